@@ -1,0 +1,14 @@
+//! Shared ground of the pipeline functions.
+//!
+//! Each module is one concept: [`config`] reads typed settings from the environment once,
+//! [`aws`] builds SDK clients that honour `AWS_ENDPOINT_URL`, [`telemetry`] sets up JSON logs
+//! that follow the Lambda log settings, [`error`] says whether a failure is worth a retry,
+//! and [`secrets`] reads JSON secrets without ever letting their values reach a log.
+
+pub mod aws;
+pub mod config;
+pub mod error;
+pub mod secrets;
+pub mod telemetry;
+
+pub use error::{ErrorClass, Retryable};

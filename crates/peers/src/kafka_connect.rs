@@ -1,0 +1,1 @@
+//! Local Kafka Connect REST peer (placeholder; see issue 4).

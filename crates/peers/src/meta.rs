@@ -1,0 +1,1 @@
+//! Local Meta Marketing API (Insights) peer (placeholder; see issue 5).

@@ -1,0 +1,11 @@
+//! Test harness shared by the integration and end-to-end tests.
+//!
+//! [`moto::Moto`] starts a private `moto_server` per test on a free 127.0.0.1 port and stops it
+//! when dropped (and, through `PR_SET_PDEATHSIG`, when the test process dies), so no test leaves
+//! a process behind and no two tests share AWS state. [`tools`] finds the binaries that
+//! `scripts/install-tools.sh` put under `.tools/`.
+
+pub mod moto;
+pub mod tools;
+
+pub use moto::Moto;

@@ -1,0 +1,137 @@
+//! A private `moto_server` for one test.
+
+use aws_config::{BehaviorVersion, Region, SdkConfig};
+use std::net::{TcpListener, TcpStream};
+use std::io::{Read, Write};
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant};
+
+/// A running moto_server; stopped when dropped.
+pub struct Moto {
+    child: Child,
+    port: u16,
+}
+
+pub const REGION: &str = "us-east-1";
+
+impl Moto {
+    /// Start moto_server on a free port and wait until it answers HTTP (at most 30 s).
+    pub fn start() -> Moto {
+        let program = crate::tools::tool("moto_server");
+        let mut last_error = String::new();
+        // The port is chosen by binding :0 and released before moto binds it; another process
+        // could take it in between, so a failed start is tried again on a new port.
+        for _ in 0..3 {
+            let port = free_port();
+            let mut cmd = Command::new(&program);
+            cmd.args(["-H", "127.0.0.1", "-p", &port.to_string()])
+                .stdin(Stdio::null())
+                .stdout(Stdio::null())
+                .stderr(Stdio::null());
+            kill_with_parent(&mut cmd);
+            let child = cmd.spawn().unwrap_or_else(|e| panic!("cannot start {}: {e}", program.display()));
+            let mut moto = Moto { child, port };
+            match moto.wait_ready(Duration::from_secs(30)) {
+                Ok(()) => return moto,
+                Err(e) => last_error = e,
+            }
+        }
+        panic!("moto_server did not start: {last_error}");
+    }
+
+    fn wait_ready(&mut self, limit: Duration) -> Result<(), String> {
+        let deadline = Instant::now() + limit;
+        loop {
+            if let Ok(Some(status)) = self.child.try_wait() {
+                return Err(format!("moto_server exited with {status}"));
+            }
+            if http_ok(self.port) {
+                return Ok(());
+            }
+            if Instant::now() > deadline {
+                return Err(format!("no answer on port {} within {limit:?}", self.port));
+            }
+            std::thread::sleep(Duration::from_millis(50));
+        }
+    }
+
+    pub fn port(&self) -> u16 {
+        self.port
+    }
+
+    /// `http://127.0.0.1:PORT`, the value for `AWS_ENDPOINT_URL`.
+    pub fn endpoint(&self) -> String {
+        format!("http://127.0.0.1:{}", self.port)
+    }
+
+    /// Environment a child process (a Lambda binary, the CLI) needs to talk to this moto.
+    pub fn env(&self) -> Vec<(String, String)> {
+        [
+            ("AWS_ENDPOINT_URL", self.endpoint()),
+            ("AWS_REGION", REGION.to_string()),
+            ("AWS_DEFAULT_REGION", REGION.to_string()),
+            ("AWS_ACCESS_KEY_ID", "testing".to_string()),
+            ("AWS_SECRET_ACCESS_KEY", "testing".to_string()),
+            ("AWS_EC2_METADATA_DISABLED", "true".to_string()),
+        ]
+        .into_iter()
+        .map(|(k, v)| (k.to_string(), v))
+        .collect()
+    }
+
+    /// SDK configuration pointing every client at this moto, with static test credentials.
+    pub fn sdk_config(&self) -> SdkConfig {
+        SdkConfig::builder()
+            .behavior_version(BehaviorVersion::latest())
+            .region(Region::new(REGION))
+            .endpoint_url(self.endpoint())
+            .credentials_provider(aws_types::sdk_config::SharedCredentialsProvider::new(aws_config::Credentials::new(
+                "testing", "testing", None, None, "moto",
+            )))
+            .build()
+    }
+
+    /// Wipe all state (moto's reset API), for tests that reuse one server.
+    pub fn reset(&self) {
+        let _ = http_request(self.port, "POST", "/moto-api/reset");
+    }
+}
+
+impl Drop for Moto {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+fn free_port() -> u16 {
+    TcpListener::bind("127.0.0.1:0").and_then(|l| l.local_addr()).map(|a| a.port()).expect("no free port on 127.0.0.1")
+}
+
+fn http_ok(port: u16) -> bool {
+    http_request(port, "GET", "/moto-api/data.json").map(|status| status.starts_with("HTTP/1.1 200") || status.starts_with("HTTP/1.0 200")).unwrap_or(false)
+}
+
+/// A minimal HTTP/1.0 request for readiness checks; returns the status line.
+fn http_request(port: u16, method: &str, path: &str) -> std::io::Result<String> {
+    let mut stream = TcpStream::connect_timeout(&([127, 0, 0, 1], port).into(), Duration::from_millis(500))?;
+    stream.set_read_timeout(Some(Duration::from_secs(5)))?;
+    write!(stream, "{method} {path} HTTP/1.0\r\nHost: 127.0.0.1\r\nContent-Length: 0\r\n\r\n")?;
+    let mut buf = [0u8; 64];
+    let n = stream.read(&mut buf)?;
+    Ok(String::from_utf8_lossy(&buf[..n]).lines().next().unwrap_or_default().to_string())
+}
+
+/// Make the child die with the test process, even on a panic abort or SIGKILL of the test.
+pub fn kill_with_parent(cmd: &mut Command) {
+    use std::os::unix::process::CommandExt;
+    // SAFETY: prctl is async-signal-safe and touches no memory of the parent.
+    unsafe {
+        cmd.pre_exec(|| {
+            if libc::prctl(libc::PR_SET_PDEATHSIG, libc::SIGKILL) != 0 {
+                return Err(std::io::Error::last_os_error());
+            }
+            Ok(())
+        });
+    }
+}
