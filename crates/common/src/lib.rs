@@ -7,6 +7,7 @@
 
 pub mod aws;
 pub mod config;
+pub mod deadline;
 pub mod error;
 pub mod secrets;
 pub mod telemetry;

@@ -1,0 +1,37 @@
+# The two commands a newcomer needs (see README):
+#   make run    the main job, locally, end to end
+#   make test   every test: unit, integration against moto and local peers, end to end under the
+#               Lambda Runtime API emulator, and the deploy stack checks
+# Everything else here is what those two are made of.
+
+SHELL := /bin/bash
+.DEFAULT_GOAL := help
+CARGO ?= cargo
+
+.PHONY: help tools build run test test-rust check-stack rehearsal plan bench
+
+help:
+	@echo "make run    - run the whole pipeline locally (build, local AWS + Kafka Connect + ad platform peers, invoke both functions)"
+	@echo "make test   - install pinned tools, then run every test"
+	@echo "make build  - build both Lambda zips (cargo lambda, arm64) into target/lambda/*/bootstrap.zip"
+	@echo "make plan STAGE=prod - show what 'serverless deploy' would change"
+
+tools:
+	@bash scripts/install-tools.sh
+
+build: tools
+	@bash scripts/build.sh
+
+run: tools
+	$(CARGO) run --quiet -p local-pipeline --
+
+test: tools
+	@bash scripts/check-stack.sh
+	@bash scripts/deploy-rehearsal.sh
+	$(CARGO) test --workspace --all-targets
+
+plan: tools
+	npx serverless plan --stage $(or $(STAGE),dev)
+
+bench: tools
+	@bash scripts/bench.sh

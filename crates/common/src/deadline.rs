@@ -1,0 +1,86 @@
+//! The invocation's time budget, taken from the Lambda context.
+//!
+//! Lambda sends the deadline as epoch milliseconds. Runtime API emulators do not all agree:
+//! cargo-lambda 1.9 sends a bare duration (`600000`), which read as an epoch instant lies in
+//! 1970 and would make every run think its time was up. A deadline that is in the past by more
+//! than a day is therefore read as "not a real clock" and replaced by the configured fallback,
+//! so the same binary behaves sensibly under Lambda and under the emulator.
+
+use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
+
+/// A point in time by which the invocation must have answered.
+#[derive(Debug, Clone, Copy)]
+pub struct Deadline {
+    at: Instant,
+}
+
+impl Deadline {
+    /// The deadline of this invocation; `fallback` is the budget when the context has no usable one.
+    pub fn from_context(ctx: &lambda_runtime::Context, fallback: Duration) -> Deadline {
+        let now_ms = SystemTime::now().duration_since(UNIX_EPOCH).map(|d| d.as_millis() as u64).unwrap_or(0);
+        Deadline::after(budget_from_epoch_ms(ctx.deadline, now_ms, fallback))
+    }
+
+    pub fn after(budget: Duration) -> Deadline {
+        Deadline { at: Instant::now() + budget }
+    }
+
+    pub fn remaining(&self) -> Duration {
+        self.at.saturating_duration_since(Instant::now())
+    }
+
+    /// The deadline moved earlier by `margin`: the point by which work must stop so that the
+    /// function still has `margin` left to report.
+    pub fn less(&self, margin: Duration) -> Deadline {
+        Deadline { at: self.at.checked_sub(margin).unwrap_or_else(Instant::now) }
+    }
+
+    pub fn instant(&self) -> Instant {
+        self.at
+    }
+
+    /// The deadline as epoch milliseconds (for ledger expiry), approximated from the wall clock now.
+    pub fn epoch_millis(&self) -> u64 {
+        let now_ms = SystemTime::now().duration_since(UNIX_EPOCH).map(|d| d.as_millis() as u64).unwrap_or(0);
+        now_ms + self.remaining().as_millis() as u64
+    }
+}
+
+/// How long is left, given the context's deadline and the current time (both epoch ms).
+pub fn budget_from_epoch_ms(deadline_ms: u64, now_ms: u64, fallback: Duration) -> Duration {
+    const ONE_DAY_MS: u64 = 24 * 60 * 60 * 1000;
+    if deadline_ms + ONE_DAY_MS < now_ms {
+        // Not an epoch instant (an emulator's bare duration, or 0): use the configured budget.
+        return fallback;
+    }
+    Duration::from_millis(deadline_ms.saturating_sub(now_ms))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const NOW: u64 = 1_795_000_000_000;
+
+    #[test]
+    fn a_real_deadline_gives_the_time_left() {
+        assert_eq!(budget_from_epoch_ms(NOW + 30_000, NOW, Duration::from_secs(900)), Duration::from_secs(30));
+    }
+
+    #[test]
+    fn a_deadline_just_passed_leaves_nothing() {
+        assert_eq!(budget_from_epoch_ms(NOW - 5, NOW, Duration::from_secs(900)), Duration::ZERO);
+    }
+
+    #[test]
+    fn an_emulator_duration_or_zero_falls_back_to_the_configured_budget() {
+        assert_eq!(budget_from_epoch_ms(600_000, NOW, Duration::from_secs(60)), Duration::from_secs(60));
+        assert_eq!(budget_from_epoch_ms(0, NOW, Duration::from_secs(60)), Duration::from_secs(60));
+    }
+
+    #[test]
+    fn less_never_goes_before_now() {
+        let d = Deadline::after(Duration::from_secs(1)).less(Duration::from_secs(10));
+        assert_eq!(d.remaining(), Duration::ZERO);
+    }
+}
