@@ -5,7 +5,9 @@
 //! a process behind and no two tests share AWS state. [`tools`] finds the binaries that
 //! `scripts/install-tools.sh` put under `.tools/`.
 
+pub mod lambda;
 pub mod moto;
 pub mod tools;
 
+pub use lambda::{Invocation, LambdaFunction};
 pub use moto::Moto;

@@ -1,0 +1,139 @@
+//! A Lambda binary of this workspace running under cargo-lambda's Runtime API emulator.
+//!
+//! `cargo lambda watch --only-lambda-apis` serves the Runtime API and the Invoke API on one
+//! 127.0.0.1 port; the function's own binary (built by cargo, debug profile) polls it exactly as
+//! it polls Lambda in production; `cargo lambda invoke` sends the event. Both processes are
+//! killed on drop and die with the test process.
+
+use crate::moto::kill_with_parent;
+use crate::tools::{tool, workspace_root};
+use std::net::{TcpListener, TcpStream};
+use std::path::PathBuf;
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant};
+
+pub struct LambdaFunction {
+    emulator: Child,
+    function: Child,
+    port: u16,
+    log_path: PathBuf,
+}
+
+/// What `cargo lambda invoke` answered.
+#[derive(Debug)]
+pub struct Invocation {
+    /// The function's response (stdout of `cargo lambda invoke`).
+    pub output: String,
+    /// `cargo lambda invoke`'s own stderr: the function's error, when it failed.
+    pub error: String,
+    pub success: bool,
+}
+
+impl Invocation {
+    pub fn json(&self) -> serde_json::Value {
+        assert!(self.success, "invocation failed: {}\n{}", self.error, self.output);
+        serde_json::from_str(&self.output).unwrap_or_else(|e| panic!("function output is not JSON ({e}): {}", self.output))
+    }
+}
+
+/// Build the binary `name` (package of the same name) in the debug profile; returns its path.
+pub fn build_binary(name: &str) -> PathBuf {
+    let root = workspace_root();
+    let status = Command::new(std::env::var("CARGO").unwrap_or_else(|_| "cargo".into()))
+        .args(["build", "--quiet", "-p", name, "--bin", name])
+        .current_dir(&root)
+        .status()
+        .expect("cannot run cargo build");
+    assert!(status.success(), "cargo build -p {name} failed");
+    let target = std::env::var_os("CARGO_TARGET_DIR").map(PathBuf::from).unwrap_or_else(|| root.join("target"));
+    let target = if target.is_absolute() { target } else { root.join(target) };
+    target.join("debug").join(name)
+}
+
+impl LambdaFunction {
+    /// Build `name`, start the emulator and the function with `env` (plus the Runtime API
+    /// variables), and wait until the emulator answers.
+    pub fn start(name: &str, env: &[(String, String)]) -> LambdaFunction {
+        let binary = build_binary(name);
+        let port = free_port();
+        let log_path = std::env::temp_dir().join(format!("{name}-{port}.log"));
+
+        let mut emulator = Command::new(tool("cargo-lambda"));
+        emulator
+            .args(["lambda", "watch", "--only-lambda-apis", "-A", "127.0.0.1", "-P", &port.to_string()])
+            .current_dir(workspace_root())
+            .stdin(Stdio::null())
+            .stdout(Stdio::null())
+            .stderr(Stdio::null());
+        kill_with_parent(&mut emulator);
+        let emulator = emulator.spawn().expect("cannot start cargo lambda watch");
+        wait_for_port(port, Duration::from_secs(30));
+
+        let log = std::fs::File::create(&log_path).expect("cannot create function log");
+        let mut function = Command::new(&binary);
+        function
+            .env_clear()
+            .env("PATH", std::env::var("PATH").unwrap_or_default())
+            .env("AWS_LAMBDA_RUNTIME_API", format!("http://127.0.0.1:{port}/.rt"))
+            .env("AWS_LAMBDA_FUNCTION_NAME", "_")
+            .env("AWS_LAMBDA_FUNCTION_VERSION", "1")
+            .env("AWS_LAMBDA_FUNCTION_MEMORY_SIZE", "512")
+            .env("AWS_LAMBDA_LOG_FORMAT", "JSON")
+            .envs(env.iter().map(|(k, v)| (k.as_str(), v.as_str())))
+            .stdin(Stdio::null())
+            .stdout(log.try_clone().expect("log handle"))
+            .stderr(log);
+        kill_with_parent(&mut function);
+        let function = function.spawn().unwrap_or_else(|e| panic!("cannot start {}: {e}", binary.display()));
+        LambdaFunction { emulator, function, port, log_path }
+    }
+
+    /// Invoke the function once with `payload` and wait for its answer.
+    pub async fn invoke(&self, payload: &str) -> Invocation {
+        let out = tokio::process::Command::new(tool("cargo-lambda"))
+            .args(["lambda", "invoke", "-A", "127.0.0.1", "-P", &self.port.to_string(), "--output-format", "json", "--data-ascii", payload, "_"])
+            .current_dir(workspace_root())
+            .kill_on_drop(true)
+            .output()
+            .await
+            .expect("cannot run cargo lambda invoke");
+        Invocation {
+            output: String::from_utf8_lossy(&out.stdout).into_owned(),
+            error: String::from_utf8_lossy(&out.stderr).into_owned(),
+            success: out.status.success(),
+        }
+    }
+
+    /// Invoke with the contents of a sample event under `events/`.
+    pub async fn invoke_event_file(&self, file: &str) -> Invocation {
+        let payload = std::fs::read_to_string(workspace_root().join("events").join(file)).unwrap_or_else(|e| panic!("events/{file}: {e}"));
+        self.invoke(&payload).await
+    }
+
+    /// Everything the function wrote to stdout/stderr so far (its logs).
+    pub fn logs(&self) -> String {
+        std::fs::read_to_string(&self.log_path).unwrap_or_default()
+    }
+}
+
+impl Drop for LambdaFunction {
+    fn drop(&mut self) {
+        let _ = self.function.kill();
+        let _ = self.function.wait();
+        let _ = self.emulator.kill();
+        let _ = self.emulator.wait();
+        let _ = std::fs::remove_file(&self.log_path);
+    }
+}
+
+fn free_port() -> u16 {
+    TcpListener::bind("127.0.0.1:0").and_then(|l| l.local_addr()).map(|a| a.port()).expect("no free port")
+}
+
+fn wait_for_port(port: u16, limit: Duration) {
+    let deadline = Instant::now() + limit;
+    while TcpStream::connect(("127.0.0.1", port)).is_err() {
+        assert!(Instant::now() < deadline, "the Runtime API emulator did not listen on {port} within {limit:?}");
+        std::thread::sleep(Duration::from_millis(50));
+    }
+}
