@@ -1,0 +1,144 @@
+//! `cost-jobs wait`: read the queue depth until it has settled at zero or the deadline passes,
+//! then compare the DLQ with how it was at the start.
+
+use crate::cli::WaitArgs;
+use crate::dead_letter::DeadLetter;
+use crate::drain::{DrainWatch, Outcome, Reading, Verdict};
+use crate::error::CliError;
+use crate::queue::QueueUrl;
+use crate::sqs::Sqs;
+use std::time::{Duration, Instant};
+
+/// Failed readings in a row before `wait` stops trusting the endpoint.
+const MAX_FAILED_READINGS: u32 = 5;
+/// Dead letters named in the output; the rest are one `dlq list` away.
+const MAX_NAMED: usize = 20;
+/// How long named DLQ messages stay hidden if releasing them fails.
+const PEEK_HOLD: Duration = Duration::from_secs(5);
+
+pub async fn run(args: WaitArgs) -> Result<i32, CliError> {
+    let sqs = Sqs::from_env().await;
+    let queue = args.queue_url;
+    let dlq = match args.dlq_url {
+        Some(dlq) => Some(dlq),
+        None => sqs.dead_letter_queue_of(&queue).await?,
+    };
+    let dlq_start = match &dlq {
+        Some(dlq) => Some(dlq_depth(&sqs, dlq).await?),
+        None => None,
+    };
+    match (&dlq, dlq_start) {
+        (Some(dlq), Some(n)) => eprintln!("cost-jobs wait: watching {queue}; DLQ {dlq} holds {n} message(s) at the start"),
+        _ => eprintln!("cost-jobs wait: watching {queue}; it has no redrive policy and no --dlq-url was given, so dead letters are not checked"),
+    }
+    eprintln!(
+        "cost-jobs wait: timeout {}s, a reading every {}s, drained after {} empty reading(s) in a row",
+        args.timeout.as_secs_f64(),
+        args.interval.as_secs_f64(),
+        args.settle
+    );
+
+    let started = Instant::now();
+    let mut watch = DrainWatch::new(args.settle, args.timeout);
+    let mut failed_in_a_row = 0;
+    let verdict = loop {
+        let reading = match sqs.depth(&queue).await {
+            Ok(reading) => {
+                failed_in_a_row = 0;
+                Some(reading)
+            }
+            Err(err @ CliError::QueueMissing { .. }) => return Err(err),
+            Err(err) => {
+                failed_in_a_row += 1;
+                eprintln!("cost-jobs wait: reading failed ({failed_in_a_row}/{MAX_FAILED_READINGS}): {err}");
+                if failed_in_a_row >= MAX_FAILED_READINGS {
+                    return Err(err);
+                }
+                None
+            }
+        };
+        let elapsed = started.elapsed();
+        let verdict = watch.observe(reading, elapsed);
+        if let Some(r) = reading {
+            eprintln!("{}", progress_line(elapsed, r, watch.streak(), args.settle));
+        }
+        if verdict != Verdict::Waiting {
+            break verdict;
+        }
+        tokio::time::sleep(watch.next_pause(args.interval, started.elapsed())).await;
+    };
+
+    let dlq_end = match &dlq {
+        Some(dlq) => Some(dlq_depth(&sqs, dlq).await?),
+        None => None,
+    };
+    let outcome = Outcome::decide(verdict, dlq_start, dlq_end);
+    let arrived = match outcome {
+        Outcome::DeadLettered { count } | Outcome::TimedOut { dead_lettered: count } => count,
+        Outcome::Drained => 0,
+    };
+    let named = match (&dlq, arrived) {
+        (Some(dlq), 1..) => name_dead_letters(&sqs, dlq, arrived).await,
+        _ => Vec::new(),
+    };
+
+    let elapsed = started.elapsed().as_secs_f64();
+    match outcome {
+        Outcome::Drained => eprintln!("cost-jobs wait: drained after {elapsed:.1}s"),
+        Outcome::DeadLettered { count } => eprintln!("cost-jobs wait: drained after {elapsed:.1}s, but {count} job(s) reached the DLQ"),
+        Outcome::TimedOut { .. } => eprintln!("cost-jobs wait: TIMED OUT after {elapsed:.1}s; the queue still has work (last: {})", progress_counts(watch_last(&sqs, &queue).await)),
+    }
+    println!(
+        "{}",
+        serde_json::json!({
+            "outcome": outcome.name(),
+            "elapsed_seconds": (elapsed * 10.0).round() / 10.0,
+            "dead_lettered": arrived,
+            "dead_letters": named,
+        })
+    );
+    Ok(outcome.exit_code())
+}
+
+async fn dlq_depth(sqs: &Sqs, dlq: &QueueUrl) -> Result<u64, CliError> {
+    let r = sqs.depth(dlq).await?;
+    Ok(r.visible + r.in_flight + r.delayed)
+}
+
+async fn watch_last(sqs: &Sqs, queue: &QueueUrl) -> Option<Reading> {
+    sqs.depth(queue).await.ok()
+}
+
+fn progress_counts(reading: Option<Reading>) -> String {
+    match reading {
+        Some(r) => format!("visible={} in_flight={} delayed={}", r.visible, r.in_flight, r.delayed),
+        None => "unknown".to_string(),
+    }
+}
+
+fn progress_line(elapsed: Duration, r: Reading, streak: u32, settle: u32) -> String {
+    let state = if r.is_empty() { format!("empty {streak}/{settle}") } else { "busy".to_string() };
+    format!("cost-jobs wait: [{:>6.1}s] {} ({state})", elapsed.as_secs_f64(), progress_counts(Some(r)))
+}
+
+/// Show the newest dead letters (by first send time), then make them visible again. A failure
+/// here only costs the names, never the exit code.
+async fn name_dead_letters(sqs: &Sqs, dlq: &QueueUrl, arrived: u64) -> Vec<DeadLetter> {
+    let mut peeked = match sqs.peek(dlq, 100, PEEK_HOLD).await {
+        Ok(peeked) => peeked,
+        Err(err) => {
+            eprintln!("cost-jobs wait: could not read the DLQ to name the jobs: {err}");
+            return Vec::new();
+        }
+    };
+    if let Err(err) = sqs.release(dlq, &peeked).await {
+        eprintln!("cost-jobs wait: could not release peeked DLQ messages (they reappear within {}s): {err}", PEEK_HOLD.as_secs());
+    }
+    peeked.sort_by(|a, b| b.sent_at.cmp(&a.sent_at));
+    peeked.truncate((arrived as usize).min(MAX_NAMED));
+    eprintln!("cost-jobs wait: dead-lettered job(s), newest first (all of them: cost-jobs dlq list --dlq-url {dlq}):");
+    for dead in &peeked {
+        eprintln!("  {}", dead.render().replace('\n', "\n  "));
+    }
+    peeked
+}

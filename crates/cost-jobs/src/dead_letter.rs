@@ -1,0 +1,149 @@
+//! A dead-lettered job as the CLI shows it: the body and the attributes the worker attached.
+//!
+//! The attribute names are the contract with cost-etl, which sets them when it sends an invalid
+//! message to `DLQ_URL`. Messages that SQS moved after `maxReceiveCount` failed receives carry
+//! none of them; they show the receive count instead.
+
+use serde::Serialize;
+use std::collections::HashMap;
+
+/// Message attribute: why the worker gave up on the job (human-readable).
+pub const ATTR_REASON: &str = "reason";
+/// Message attribute: `permanent` or `retryable` (`common::ErrorClass`).
+pub const ATTR_ERROR_CLASS: &str = "error_class";
+/// Message attribute: the SQS message id the job had on the jobs queue.
+pub const ATTR_ORIGINAL_MESSAGE_ID: &str = "original_message_id";
+pub const DEAD_LETTER_ATTRIBUTES: [&str; 3] = [ATTR_REASON, ATTR_ERROR_CLASS, ATTR_ORIGINAL_MESSAGE_ID];
+
+/// Bodies are printed for humans; a hostile or huge body is cut short.
+const MAX_SHOWN_BODY_CHARS: usize = 2_000;
+
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct DeadLetter {
+    pub message_id: String,
+    /// The body as JSON when it is JSON, else the raw text.
+    pub job: serde_json::Value,
+    pub reason: Option<String>,
+    pub error_class: Option<String>,
+    pub original_message_id: Option<String>,
+    pub receive_count: Option<u64>,
+    /// When the message was first sent (SQS keeps this across a redrive-policy move).
+    pub sent_at: Option<String>,
+    #[serde(skip)]
+    pub body: String,
+    #[serde(skip)]
+    pub receipt_handle: String,
+}
+
+impl DeadLetter {
+    /// Build from the parts of an SQS message; `attributes` are its string message attributes,
+    /// `system` its system attributes (ApproximateReceiveCount, SentTimestamp).
+    pub fn from_parts(message_id: &str, receipt_handle: &str, body: &str, attributes: &HashMap<String, String>, system: &HashMap<String, String>) -> Self {
+        let job = serde_json::from_str(body).unwrap_or_else(|_| serde_json::Value::String(body.to_string()));
+        let sent_at = system
+            .get("SentTimestamp")
+            .and_then(|ms| ms.parse::<i64>().ok())
+            .and_then(chrono::DateTime::from_timestamp_millis)
+            .map(|t| t.to_rfc3339_opts(chrono::SecondsFormat::Secs, true));
+        DeadLetter {
+            message_id: message_id.to_string(),
+            job,
+            reason: attributes.get(ATTR_REASON).cloned(),
+            error_class: attributes.get(ATTR_ERROR_CLASS).cloned(),
+            original_message_id: attributes.get(ATTR_ORIGINAL_MESSAGE_ID).cloned(),
+            receive_count: system.get("ApproximateReceiveCount").and_then(|n| n.parse().ok()),
+            sent_at,
+            body: body.to_string(),
+            receipt_handle: receipt_handle.to_string(),
+        }
+    }
+
+    /// Two lines for a terminal: the job, then why it is here. Control characters are escaped so
+    /// a body cannot rewrite the operator's terminal.
+    pub fn render(&self) -> String {
+        let reason = match (&self.reason, self.receive_count) {
+            (Some(reason), _) => format!("reason: {}", printable(reason, 500)),
+            (None, Some(n)) => format!("reason: (none given; moved by the redrive policy after {n} receives)"),
+            (None, None) => "reason: (none given)".to_string(),
+        };
+        let mut details = vec![reason];
+        if let Some(class) = &self.error_class {
+            details.push(format!("class: {}", printable(class, 50)));
+        }
+        if let Some(n) = self.receive_count {
+            details.push(format!("receives: {n}"));
+        }
+        if let Some(id) = &self.original_message_id {
+            details.push(format!("original message: {}", printable(id, 100)));
+        }
+        if let Some(at) = &self.sent_at {
+            details.push(format!("sent: {at}"));
+        }
+        format!("{}  {}\n    {}", printable(&self.message_id, 100), printable(&self.body, MAX_SHOWN_BODY_CHARS), details.join("; "))
+    }
+}
+
+/// At most `max` characters, control characters escaped.
+pub fn printable(text: &str, max: usize) -> String {
+    let mut out = String::new();
+    for (i, c) in text.chars().enumerate() {
+        if i == max {
+            out.push_str("…");
+            break;
+        }
+        if c.is_control() {
+            out.extend(c.escape_default());
+        } else {
+            out.push(c);
+        }
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn map(pairs: &[(&str, &str)]) -> HashMap<String, String> {
+        pairs.iter().map(|(k, v)| (k.to_string(), v.to_string())).collect()
+    }
+
+    #[test]
+    fn worker_attributes_and_receive_count_are_picked_up() {
+        let dl = DeadLetter::from_parts(
+            "m-1",
+            "h",
+            r#"{"platform":"nope","account_id":"act_1","date_from":"2026-11-01","date_to":"2026-11-01"}"#,
+            &map(&[(ATTR_REASON, "unknown platform \"nope\""), (ATTR_ERROR_CLASS, "permanent"), (ATTR_ORIGINAL_MESSAGE_ID, "orig-9")]),
+            &map(&[("ApproximateReceiveCount", "2"), ("SentTimestamp", "1795000000000")]),
+        );
+        assert_eq!(dl.job["platform"], "nope");
+        assert_eq!(dl.reason.as_deref(), Some("unknown platform \"nope\""));
+        assert_eq!(dl.error_class.as_deref(), Some("permanent"));
+        assert_eq!(dl.original_message_id.as_deref(), Some("orig-9"));
+        assert_eq!(dl.receive_count, Some(2));
+        assert_eq!(dl.sent_at.as_deref(), Some("2026-11-18T07:33:20Z"));
+        let text = dl.render();
+        assert!(text.contains("reason: unknown platform") && text.contains("original message: orig-9"), "{text}");
+    }
+
+    #[test]
+    fn a_redrive_policy_move_says_so_and_a_non_json_body_is_kept_as_text() {
+        let dl = DeadLetter::from_parts("m-2", "h", "not json", &HashMap::new(), &map(&[("ApproximateReceiveCount", "5")]));
+        assert_eq!(dl.job, serde_json::Value::String("not json".into()));
+        assert!(dl.render().contains("moved by the redrive policy after 5 receives"), "{}", dl.render());
+    }
+
+    #[test]
+    fn control_characters_are_escaped_and_long_text_is_cut() {
+        assert_eq!(printable("a\u{1b}[2Jb\n", 100), "a\\u{1b}[2Jb\\n");
+        assert_eq!(printable(&"x".repeat(10), 3), "xxx…");
+    }
+
+    #[test]
+    fn json_output_leaves_out_the_receipt_handle() {
+        let dl = DeadLetter::from_parts("m-3", "secret-handle", "{}", &HashMap::new(), &HashMap::new());
+        let json = serde_json::to_string(&dl).unwrap();
+        assert!(!json.contains("secret-handle") && json.contains("\"message_id\":\"m-3\""), "{json}");
+    }
+}
