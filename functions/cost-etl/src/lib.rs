@@ -1,5 +1,7 @@
 //! cost-etl: turns SQS job messages into normalized daily ad-cost objects in S3.
 
+pub mod job;
+
 use aws_lambda_events::sqs::{SqsBatchResponse, SqsEvent};
 use lambda_runtime::{Error, LambdaEvent};
 
