@@ -122,7 +122,7 @@ mod tests {
         assert_eq!(dl.error_class.as_deref(), Some("permanent"));
         assert_eq!(dl.original_message_id.as_deref(), Some("orig-9"));
         assert_eq!(dl.receive_count, Some(2));
-        assert_eq!(dl.sent_at.as_deref(), Some("2026-11-18T07:33:20Z"));
+        assert_eq!(dl.sent_at.as_deref(), Some("2026-11-18T11:06:40Z"));
         let text = dl.render();
         assert!(text.contains("reason: unknown platform") && text.contains("original message: orig-9"), "{text}");
     }
