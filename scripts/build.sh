@@ -8,6 +8,7 @@
 # arm64 (Graviton) is what we deploy. The build falls back to x86_64 only when the Rust target
 # aarch64-unknown-linux-gnu is missing and cannot be added, and says so loudly.
 # LAMBDA_ARCH=x86_64 forces x86_64 (e.g. to time the binaries on this machine).
+# CARGO_PROFILE_RELEASE_OPT_LEVEL etc. override the profile for experiments, as cargo defines.
 #
 # Why the copies: serverless uploads each artifact under its file name, so two artifacts both
 # called bootstrap.zip share one S3 key and the second upload overwrites the first (one binary
@@ -28,7 +29,8 @@ die() { printf '[build] ERROR: %s\n' "$*" >&2; exit 1; }
 export PATH="$ROOT/.tools/venv/bin:$PATH"
 
 BINARIES=(connect-health cost-etl)
-LAMBDA_DIR=target/lambda
+# LAMBDA_DIR moves the output (scripts/bench-opt-level.sh builds variants next to the real zips).
+LAMBDA_DIR=${LAMBDA_DIR:-target/lambda}
 
 arch=${LAMBDA_ARCH:-arm64}
 case $arch in
@@ -46,7 +48,7 @@ if [[ $arch == arm64 ]] && command -v rustup >/dev/null && ! has_target "$triple
 [build] ##########################################################################
 [build] WARNING: the Rust target $triple cannot be installed here.
 [build] WARNING: FALLING BACK TO x86_64. The zips and serverless.yml (via
-[build] WARNING: $LAMBDA_DIR/build.json) will say x86_64; Lambda bills x86_64 ~20% more.
+[build] WARNING: $LAMBDA_DIR/build.json) will say x86_64 (arm64 costs about 20% less per GB-second).
 [build] ##########################################################################
 EOF
     arch=x86_64
@@ -54,7 +56,8 @@ EOF
   fi
 fi
 
-say "building ${BINARIES[*]} for $arch ($triple), release profile from Cargo.toml"
+say "building ${BINARIES[*]} for $arch ($triple), release profile from Cargo.toml${CARGO_PROFILE_RELEASE_OPT_LEVEL:+ with opt-level=$CARGO_PROFILE_RELEASE_OPT_LEVEL}"
+mkdir -p "$LAMBDA_DIR"
 start=$SECONDS
 bin_args=()
 for b in "${BINARIES[@]}"; do bin_args+=(--bin "$b"); done

@@ -1,0 +1,42 @@
+#!/usr/bin/env bash
+# How the release profile's opt-level was chosen (figures in docs/deploying.md, "Build profile").
+# Builds both functions once per opt-level (3, s, z) into target/lambda-bench/<level>/, then
+# prints zip and binary sizes and the init time to the first Runtime API request
+# (scripts/bench-cold-start.js). Every level is a full rebuild of all dependencies: on a 2-core
+# machine that is ~15 min per level. The real zips in target/lambda/ are not touched.
+#   bash scripts/bench-opt-level.sh             # x86_64, so the binaries can be timed here
+#   ARCH=arm64 LEVELS="3 s" bash scripts/bench-opt-level.sh   # sizes only
+set -euo pipefail
+cd "$(dirname "$0")/.."
+ARCH=${ARCH:-x86_64}
+LEVELS=${LEVELS:-3 s z}
+N=${N:-30}
+out=target/lambda-bench/$ARCH
+
+for level in $LEVELS; do
+  start=$SECONDS
+  CARGO_PROFILE_RELEASE_OPT_LEVEL=$level LAMBDA_ARCH=$ARCH LAMBDA_DIR=$out/$level bash scripts/build.sh
+  echo "[bench] opt-level $level built in $((SECONDS - start))s" >&2
+  for f in connect-health cost-etl; do
+    python3 -c 'import sys, zipfile; zipfile.ZipFile(sys.argv[1]).extract("bootstrap", sys.argv[2])' "$out/$level/$f.zip" "$out/$level/$f"
+    chmod +x "$out/$level/$f/bootstrap"
+  done
+done
+
+printf '\n%-6s %-15s %12s %12s\n' level function zip-bytes binary-bytes
+for level in $LEVELS; do
+  for f in connect-health cost-etl; do
+    printf '%-6s %-15s %12s %12s\n' "$level" "$f" "$(stat -c %s "$out/$level/$f.zip")" "$(stat -c %s "$out/$level/$f/bootstrap")"
+  done
+done
+
+if [[ $ARCH == "$(uname -m)" || ( $ARCH == arm64 && $(uname -m) == aarch64 ) ]]; then
+  args=()
+  for level in $LEVELS; do
+    for f in connect-health cost-etl; do args+=("$f@$level=$out/$level/$f/bootstrap"); done
+  done
+  echo
+  node scripts/bench-cold-start.js -n "$N" "${args[@]}"
+else
+  echo "(init time not measured: $ARCH binaries do not run on $(uname -m))"
+fi
