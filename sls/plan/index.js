@@ -205,6 +205,10 @@ class Plan {
         if (!deployed.exists) {
           this.log.notice && this.log.notice('--change-set: the stack does not exist yet, nothing to compare with');
         } else {
+          if (process.env.AWS_ENDPOINT_URL && this.log.warning) {
+            // moto answers an update's change set with every resource as "Add" and no replacement details.
+            this.log.warning('--change-set against AWS_ENDPOINT_URL: a local emulator\'s change set is not AWS\'s answer');
+          }
           changeSet = await this.changeSet(clients.cfn, stackName, normalized);
         }
       }
