@@ -85,7 +85,7 @@ impl Moto {
             .behavior_version(BehaviorVersion::latest())
             .region(Region::new(REGION))
             .endpoint_url(self.endpoint())
-            .credentials_provider(aws_types::sdk_config::SharedCredentialsProvider::new(aws_config::Credentials::new(
+            .credentials_provider(aws_types::sdk_config::SharedCredentialsProvider::new(aws_credential_types::Credentials::new(
                 "testing", "testing", None, None, "moto",
             )))
             .build()
