@@ -1,0 +1,164 @@
+//! connect-health's settings, read once per cold start from the environment (or built
+//! directly by tests), each error naming the variable to fix.
+
+use crate::policy::Policy;
+use common::config::{ConfigError, Env};
+use serde::Deserialize;
+use std::time::Duration;
+
+/// One Kafka Connect cluster to watch.
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ClusterConfig {
+    pub name: String,
+    pub url: String,
+    /// Secrets Manager secret `{"username":"...","password":"..."}` for HTTP basic auth.
+    #[serde(default)]
+    pub auth_secret_id: Option<String>,
+}
+
+#[derive(Debug, Clone)]
+pub struct Config {
+    pub clusters: Vec<ClusterConfig>,
+    pub metrics_namespace: String,
+    pub policy: Policy,
+    pub restart_state_table: Option<String>,
+    pub dry_run: bool,
+    /// Restarts of one task before it is left alone (until it has been healthy a while).
+    pub max_restarts: u32,
+    /// Longest wait for one HTTP call to a worker.
+    pub http_timeout: Duration,
+    /// Largest response body read from a worker.
+    pub max_body_bytes: usize,
+    /// Time kept back from the Lambda deadline to publish metrics and answer.
+    pub reserve: Duration,
+    /// Tries of a restart answered 409 (rebalance) within one run.
+    pub conflict_attempts: u32,
+    /// First pause after a 409; doubled after each further one.
+    pub conflict_backoff: Duration,
+}
+
+impl Config {
+    /// Defaults for everything but the clusters.
+    pub fn new(clusters: Vec<ClusterConfig>) -> Config {
+        Config {
+            clusters,
+            metrics_namespace: "KafkaConnect".to_string(),
+            policy: Policy::builtin(),
+            restart_state_table: None,
+            dry_run: false,
+            max_restarts: 10,
+            http_timeout: Duration::from_secs(10),
+            max_body_bytes: 64 * 1024 * 1024,
+            reserve: Duration::from_secs(3),
+            conflict_attempts: 3,
+            conflict_backoff: Duration::from_millis(250),
+        }
+    }
+
+    pub fn from_env(env: &Env) -> Result<Config, ConfigError> {
+        let clusters = match (env.json_opt::<Vec<ClusterConfig>>("CONNECT_CLUSTERS")?, env.optional("CONNECT_URL")) {
+            (Some(_), Some(_)) => return Err(ConfigError::new("CONNECT_URL", "is set together with CONNECT_CLUSTERS; set only one")),
+            (Some(clusters), None) => clusters,
+            (None, Some(_)) => vec![ClusterConfig { name: "default".into(), url: env.url_or("CONNECT_URL", "")?, auth_secret_id: None }],
+            (None, None) => return Err(ConfigError::new("CONNECT_CLUSTERS", "is not set (nor CONNECT_URL); give at least one Kafka Connect cluster")),
+        };
+        let clusters = validate_clusters(clusters).map_err(|problem| ConfigError::new("CONNECT_CLUSTERS", problem))?;
+        let policy = match env.optional("RESTART_POLICY") {
+            None => Policy::builtin(),
+            Some(text) => Policy::from_json(&text).map_err(|e| ConfigError::new("RESTART_POLICY", e.0))?,
+        };
+        let defaults = Config::new(Vec::new());
+        let namespace = env.optional("METRICS_NAMESPACE").unwrap_or(defaults.metrics_namespace);
+        if namespace.len() > 255 || namespace.starts_with("AWS/") || namespace.starts_with(':') {
+            return Err(ConfigError::new("METRICS_NAMESPACE", "is not a valid CloudWatch namespace (1-255 characters, not starting with AWS/)"));
+        }
+        Ok(Config {
+            clusters,
+            metrics_namespace: namespace,
+            policy,
+            restart_state_table: env.optional("RESTART_STATE_TABLE"),
+            dry_run: env.bool_or("DRY_RUN", false)?,
+            max_restarts: env.parse_or("MAX_RESTARTS", defaults.max_restarts, "a whole number of restarts")?,
+            http_timeout: env.seconds_or("CONNECT_TIMEOUT_SECONDS", defaults.http_timeout)?,
+            max_body_bytes: env.parse_or("CONNECT_MAX_BODY_BYTES", defaults.max_body_bytes, "a whole number of bytes")?,
+            ..defaults
+        })
+    }
+}
+
+fn validate_clusters(clusters: Vec<ClusterConfig>) -> Result<Vec<ClusterConfig>, String> {
+    if clusters.is_empty() {
+        return Err("is an empty list; give at least one cluster".into());
+    }
+    let mut seen = std::collections::HashSet::new();
+    let mut out = Vec::with_capacity(clusters.len());
+    for (i, mut c) in clusters.into_iter().enumerate() {
+        let at = format!("entry {}", i + 1);
+        c.name = c.name.trim().to_string();
+        // The name becomes a metric dimension and the prefix of restart-state keys.
+        if c.name.is_empty() || c.name.len() > 128 || !c.name.chars().all(|ch| ch.is_ascii_alphanumeric() || matches!(ch, '-' | '_' | '.')) {
+            return Err(format!("{at}: name must be 1-128 characters of letters, digits, '-', '_' or '.'"));
+        }
+        if !seen.insert(c.name.clone()) {
+            return Err(format!("{at}: name {} is used twice", c.name));
+        }
+        let url = c.url.trim().trim_end_matches('/').to_string();
+        if !(url.starts_with("http://") || url.starts_with("https://")) || reqwest::Url::parse(&url).is_err() {
+            return Err(format!("{at} ({}): url is not an http(s) URL", c.name));
+        }
+        if reqwest::Url::parse(&url).is_ok_and(|u| !u.username().is_empty() || u.password().is_some()) {
+            return Err(format!("{at} ({}): url carries credentials; put them in a secret named by auth_secret_id", c.name));
+        }
+        c.url = url;
+        c.auth_secret_id = c.auth_secret_id.filter(|s| !s.trim().is_empty());
+        out.push(c);
+    }
+    Ok(out)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn reads_clusters_and_defaults() {
+        let env = Env::from_pairs([(
+            "CONNECT_CLUSTERS",
+            r#"[{"name":"main","url":"https://connect:8083/","auth_secret_id":"connect/main"},{"name":"cdc","url":"http://cdc:8083"}]"#,
+        )]);
+        let c = Config::from_env(&env).unwrap();
+        assert_eq!(c.clusters[0], ClusterConfig { name: "main".into(), url: "https://connect:8083".into(), auth_secret_id: Some("connect/main".into()) });
+        assert_eq!(c.clusters[1].auth_secret_id, None);
+        assert_eq!(c.metrics_namespace, "KafkaConnect");
+        assert!(!c.dry_run);
+        assert_eq!(c.restart_state_table, None);
+    }
+
+    #[test]
+    fn connect_url_is_a_cluster_named_default() {
+        let env = Env::from_pairs([("CONNECT_URL", "http://127.0.0.1:8083"), ("DRY_RUN", "true"), ("RESTART_STATE_TABLE", "restarts"), ("METRICS_NAMESPACE", "Team/Connect")]);
+        let c = Config::from_env(&env).unwrap();
+        assert_eq!(c.clusters[0].name, "default");
+        assert!(c.dry_run);
+        assert_eq!(c.restart_state_table.as_deref(), Some("restarts"));
+        assert_eq!(c.metrics_namespace, "Team/Connect");
+    }
+
+    #[test]
+    fn errors_name_the_variable_and_never_echo_values() {
+        let err = |pairs: &[(&str, &str)]| Config::from_env(&Env::from_pairs(pairs.iter().copied())).unwrap_err().to_string();
+        assert!(err(&[]).contains("CONNECT_CLUSTERS is not set"));
+        assert!(err(&[("CONNECT_URL", "http://a"), ("CONNECT_CLUSTERS", "[]")]).contains("set only one"));
+        assert!(err(&[("CONNECT_CLUSTERS", "[]")]).contains("empty list"));
+        assert!(err(&[("CONNECT_CLUSTERS", r#"[{"name":"a/b","url":"http://x"}]"#)]).contains("entry 1: name must be"));
+        assert!(err(&[("CONNECT_CLUSTERS", r#"[{"name":"a","url":"http://x"},{"name":"a","url":"http://y"}]"#)]).contains("used twice"));
+        let e = err(&[("CONNECT_CLUSTERS", r#"[{"name":"a","url":"https://admin:s3cret@x"}]"#)]);
+        assert!(e.contains("carries credentials") && !e.contains("s3cret"), "{e}");
+        assert!(err(&[("CONNECT_CLUSTERS", r#"[{"name":"a","url":"ftp://x"}]"#)]).contains("not an http(s) URL"));
+        assert!(err(&[("CONNECT_CLUSTERS", r#"[{"name":"a","uri":"http://x"}]"#)]).contains("CONNECT_CLUSTERS is not valid"));
+        assert!(err(&[("CONNECT_URL", "http://x"), ("RESTART_POLICY", r#"[{"action":"skip"}]"#)]).contains("RESTART_POLICY rule 1"));
+        assert!(err(&[("CONNECT_URL", "http://x"), ("DRY_RUN", "perhaps")]).contains("DRY_RUN"));
+        assert!(err(&[("CONNECT_URL", "http://x"), ("METRICS_NAMESPACE", "AWS/Kafka")]).contains("METRICS_NAMESPACE"));
+    }
+}

@@ -1,0 +1,309 @@
+//! Kafka Connect REST client: the handful of calls connect-health relies on, each bounded in
+//! time (per call and by the run's deadline) and in size (response bodies), with the status
+//! codes Connect documents mapped to errors that know whether a retry may help.
+
+use crate::plan::RestartCall;
+use crate::status::ConnectorStatus;
+use common::error::{ErrorClass, Retryable};
+use futures::{StreamExt, TryStreamExt};
+use reqwest::{Method, StatusCode, Url};
+use serde::de::DeserializeOwned;
+use serde::Deserialize;
+use std::collections::BTreeMap;
+use std::fmt;
+use std::sync::atomic::{AtomicU32, Ordering};
+use std::time::Duration;
+pub use common::deadline::Deadline;
+
+/// HTTP basic-auth credentials, from the cluster's Secrets Manager secret.
+#[derive(Clone, Deserialize)]
+pub struct BasicAuth {
+    pub username: String,
+    pub password: String,
+}
+
+impl fmt::Debug for BasicAuth {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("BasicAuth { username: <redacted>, password: <redacted> }")
+    }
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum ConnectError {
+    #[error("{what}: cannot reach the worker ({reason})")]
+    Unreachable { what: String, reason: String },
+    #[error("{what}: no complete answer within {after:?}")]
+    Timeout { what: String, after: Duration },
+    #[error("{what}: not attempted, the run's time budget is spent")]
+    BudgetSpent { what: String },
+    #[error("{what}: answered HTTP {status}; check the credentials in the cluster's auth_secret_id")]
+    Unauthorized { what: String, status: u16 },
+    #[error("{what}: answered 409, a rebalance is under way: {message}")]
+    Conflict { what: String, message: String },
+    #[error("{what}: answered 404: {message}")]
+    NotFound { what: String, message: String },
+    #[error("{what}: answered HTTP {status}: {message}")]
+    Status { what: String, status: u16, message: String },
+    #[error("{what}: response body is larger than {limit} bytes (CONNECT_MAX_BODY_BYTES)")]
+    TooLarge { what: String, limit: usize },
+    #[error("{what}: unexpected response body: {reason}")]
+    Decode { what: String, reason: String },
+}
+
+impl Retryable for ConnectError {
+    fn class(&self) -> ErrorClass {
+        match self {
+            ConnectError::Unreachable { .. } | ConnectError::Timeout { .. } | ConnectError::BudgetSpent { .. } | ConnectError::Conflict { .. } => ErrorClass::Retryable,
+            ConnectError::Status { status, .. } if *status >= 500 || *status == 429 => ErrorClass::Retryable,
+            _ => ErrorClass::Permanent,
+        }
+    }
+}
+
+/// `GET /`.
+#[derive(Debug, Clone, Deserialize)]
+pub struct ServerInfo {
+    pub version: String,
+}
+
+/// Connect's error body: `{"error_code":409,"message":"..."}`.
+#[derive(Deserialize)]
+struct ErrorBody {
+    message: Option<String>,
+}
+
+/// What `GET /connectors?expand=status` answered: a worker before 2.3 ignores `expand` and
+/// lists names only.
+pub enum Expanded {
+    Statuses(Vec<ConnectorStatus>),
+    Names(Vec<String>),
+}
+
+#[derive(Deserialize)]
+#[serde(untagged)]
+enum ExpandBody {
+    Map(BTreeMap<String, Expansion>),
+    Names(Vec<String>),
+}
+
+#[derive(Deserialize)]
+struct Expansion {
+    status: Option<ConnectorStatus>,
+}
+
+/// A client for one cluster.
+pub struct ConnectClient {
+    http: reqwest::Client,
+    base: Url,
+    auth: Option<BasicAuth>,
+    call_timeout: Duration,
+    max_body: usize,
+    calls: AtomicU32,
+}
+
+impl ConnectClient {
+    /// `base` is a validated http(s) URL (see config).
+    pub fn new(http: reqwest::Client, base: &str, auth: Option<BasicAuth>, call_timeout: Duration, max_body: usize) -> Result<ConnectClient, ConnectError> {
+        let base = Url::parse(base).map_err(|e| ConnectError::Unreachable { what: "cluster URL".into(), reason: e.to_string() })?;
+        Ok(ConnectClient { http, base, auth, call_timeout, max_body, calls: AtomicU32::new(0) })
+    }
+
+    /// HTTP requests sent so far.
+    pub fn calls(&self) -> u32 {
+        self.calls.load(Ordering::Relaxed)
+    }
+
+    pub async fn server_info(&self, deadline: Deadline) -> Result<ServerInfo, ConnectError> {
+        let (_, body) = self.call(Method::GET, &[], &[], "GET /", deadline).await?;
+        decode("GET /", &body)
+    }
+
+    pub async fn connector_names(&self, deadline: Deadline) -> Result<Vec<String>, ConnectError> {
+        let (_, body) = self.call(Method::GET, &["connectors"], &[], "GET /connectors", deadline).await?;
+        decode("GET /connectors", &body)
+    }
+
+    pub async fn statuses_expanded(&self, deadline: Deadline) -> Result<Expanded, ConnectError> {
+        let what = "GET /connectors?expand=status";
+        let (_, body) = self.call(Method::GET, &["connectors"], &[("expand", "status")], what, deadline).await?;
+        Ok(match decode::<ExpandBody>(what, &body)? {
+            ExpandBody::Map(map) => Expanded::Statuses(map.into_values().filter_map(|e| e.status).collect()),
+            ExpandBody::Names(names) => Expanded::Names(names),
+        })
+    }
+
+    /// `None` when the connector is gone (404).
+    pub async fn connector_status(&self, name: &str, deadline: Deadline) -> Result<Option<ConnectorStatus>, ConnectError> {
+        let what = format!("GET /connectors/{name}/status");
+        match self.call(Method::GET, &["connectors", name, "status"], &[], &what, deadline).await {
+            Ok((_, body)) => decode(&what, &body).map(Some),
+            Err(ConnectError::NotFound { .. }) => Ok(None),
+            Err(e) => Err(e),
+        }
+    }
+
+    /// Statuses of all connectors of a worker without `expand` (Kafka < 2.3): one call for the
+    /// names, then one per connector, a few at a time.
+    pub async fn statuses_one_by_one(&self, names: Vec<String>, deadline: Deadline) -> Result<Vec<ConnectorStatus>, ConnectError> {
+        let found: Vec<Option<ConnectorStatus>> =
+            futures::stream::iter(names).map(|name| async move { self.connector_status(&name, deadline).await }).buffered(8).try_collect().await?;
+        Ok(found.into_iter().flatten().collect())
+    }
+
+    /// One restart call. For the `onlyFailed` form the 202 body is returned.
+    pub async fn restart(&self, connector: &str, call: &RestartCall, deadline: Deadline) -> Result<Option<ConnectorStatus>, ConnectError> {
+        let id;
+        let (segments, query, what): (Vec<&str>, &[(&str, &str)], String) = match call {
+            RestartCall::FailedConnectorAndTasks => (
+                vec!["connectors", connector, "restart"],
+                &[("includeTasks", "true"), ("onlyFailed", "true")],
+                format!("POST /connectors/{connector}/restart?includeTasks=true&onlyFailed=true"),
+            ),
+            RestartCall::Connector => (vec!["connectors", connector, "restart"], &[], format!("POST /connectors/{connector}/restart")),
+            RestartCall::Task(task) => {
+                id = task.to_string();
+                (vec!["connectors", connector, "tasks", &id, "restart"], &[], format!("POST /connectors/{connector}/tasks/{task}/restart"))
+            }
+        };
+        let (status, body) = self.call(Method::POST, &segments, query, &what, deadline).await?;
+        if status == StatusCode::ACCEPTED && !body.is_empty() {
+            return decode(&what, &body).map(Some);
+        }
+        Ok(None)
+    }
+
+    /// [`Self::restart`], tried again after a 409 (rebalance) up to `attempts` times in all,
+    /// pausing `pause`, then twice that, and so on, never past the deadline.
+    pub async fn restart_retrying(
+        &self,
+        connector: &str,
+        call: &RestartCall,
+        deadline: Deadline,
+        attempts: u32,
+        pause: Duration,
+    ) -> Result<Option<ConnectorStatus>, ConnectError> {
+        let mut pause = pause;
+        let mut attempt = 1;
+        loop {
+            match self.restart(connector, call, deadline).await {
+                Err(ConnectError::Conflict { what, message }) if attempt < attempts && deadline.remaining() > pause => {
+                    tracing::info!(connector, attempt, "restart answered 409 (rebalance); trying again: {message}");
+                    let _ = what;
+                    tokio::time::sleep(pause).await;
+                    pause *= 2;
+                    attempt += 1;
+                }
+                other => return other,
+            }
+        }
+    }
+
+    async fn call(&self, method: Method, segments: &[&str], query: &[(&str, &str)], what: &str, deadline: Deadline) -> Result<(StatusCode, Vec<u8>), ConnectError> {
+        let limit = self.call_timeout.min(deadline.remaining());
+        if limit.is_zero() {
+            return Err(ConnectError::BudgetSpent { what: what.to_string() });
+        }
+        let mut url = self.base.clone();
+        {
+            // Pushing segments percent-encodes them, so a connector name cannot change the path.
+            let mut path = url.path_segments_mut().map_err(|_| ConnectError::Unreachable { what: what.into(), reason: "base URL cannot have a path".into() })?;
+            path.pop_if_empty();
+            for s in segments {
+                path.push(s);
+            }
+        }
+        let mut request = self.http.request(method, url).header("accept", "application/json");
+        if !query.is_empty() {
+            request = request.query(query);
+        }
+        if let Some(auth) = &self.auth {
+            request = request.basic_auth(&auth.username, Some(&auth.password));
+        }
+        self.calls.fetch_add(1, Ordering::Relaxed);
+        let exchange = async {
+            let mut response = request.send().await.map_err(|e| ConnectError::Unreachable { what: what.into(), reason: error_chain(&e) })?;
+            let status = response.status();
+            let body = read_limited(&mut response, self.max_body, what).await?;
+            Ok::<_, ConnectError>((status, body))
+        };
+        let (status, body) = tokio::time::timeout(limit, exchange).await.map_err(|_| ConnectError::Timeout { what: what.into(), after: limit })??;
+        if status.is_success() {
+            return Ok((status, body));
+        }
+        let message = error_message(&body);
+        Err(match status {
+            StatusCode::UNAUTHORIZED | StatusCode::FORBIDDEN => ConnectError::Unauthorized { what: what.into(), status: status.as_u16() },
+            StatusCode::CONFLICT => ConnectError::Conflict { what: what.into(), message },
+            StatusCode::NOT_FOUND => ConnectError::NotFound { what: what.into(), message },
+            _ => ConnectError::Status { what: what.into(), status: status.as_u16(), message },
+        })
+    }
+}
+
+async fn read_limited(response: &mut reqwest::Response, limit: usize, what: &str) -> Result<Vec<u8>, ConnectError> {
+    if response.content_length().is_some_and(|n| n > limit as u64) {
+        return Err(ConnectError::TooLarge { what: what.into(), limit });
+    }
+    let mut body = Vec::new();
+    while let Some(chunk) = response.chunk().await.map_err(|e| ConnectError::Unreachable { what: what.into(), reason: error_chain(&e) })? {
+        if body.len() + chunk.len() > limit {
+            return Err(ConnectError::TooLarge { what: what.into(), limit });
+        }
+        body.extend_from_slice(&chunk);
+    }
+    Ok(body)
+}
+
+fn decode<T: DeserializeOwned>(what: &str, body: &[u8]) -> Result<T, ConnectError> {
+    serde_json::from_slice(body).map_err(|e| ConnectError::Decode { what: what.into(), reason: e.to_string() })
+}
+
+/// Connect's `message`, or the start of a plain-text body (e.g. a proxy's error page).
+fn error_message(body: &[u8]) -> String {
+    if let Ok(ErrorBody { message: Some(m) }) = serde_json::from_slice::<ErrorBody>(body) {
+        return crate::trace::truncate(&m, 500).to_string();
+    }
+    let text = String::from_utf8_lossy(body);
+    crate::trace::truncate(text.trim(), 200).to_string()
+}
+
+fn error_chain(err: &(dyn std::error::Error + 'static)) -> String {
+    let mut text = err.to_string();
+    let mut source = err.source();
+    while let Some(s) = source {
+        let part = s.to_string();
+        if !text.contains(&part) {
+            text.push_str(": ");
+            text.push_str(&part);
+        }
+        source = s.source();
+    }
+    text
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn error_messages_prefer_connects_json() {
+        assert_eq!(error_message(br#"{"error_code":409,"message":"Cannot complete request because of a conflicting operation (e.g. worker rebalance)"}"#), "Cannot complete request because of a conflicting operation (e.g. worker rebalance)");
+        assert_eq!(error_message(b"User cannot access the resource.\n"), "User cannot access the resource.");
+    }
+
+    #[test]
+    fn credentials_never_print() {
+        let auth = BasicAuth { username: "admin".into(), password: "hunter2".into() };
+        let text = format!("{auth:?}");
+        assert!(!text.contains("hunter2") && !text.contains("admin"));
+    }
+
+    #[test]
+    fn retry_classes() {
+        let conflict = ConnectError::Conflict { what: "x".into(), message: "m".into() };
+        assert!(conflict.is_retryable());
+        assert!(!ConnectError::Unauthorized { what: "x".into(), status: 401 }.is_retryable());
+        assert!(ConnectError::Status { what: "x".into(), status: 503, message: String::new() }.is_retryable());
+        assert!(!ConnectError::Status { what: "x".into(), status: 400, message: String::new() }.is_retryable());
+    }
+}
