@@ -24,7 +24,8 @@ pub struct RestartRecord {
 
 /// Wait required after `restarts` restarts before the next one.
 pub fn backoff_after(restarts: u32) -> Duration {
-    let n = i64::from(restarts);
+    // Past 60 restarts n*n+n is far above the cap; clamping first keeps it from overflowing.
+    let n = i64::from(restarts.min(60));
     Duration::minutes((n * n + n).min(MAX_BACKOFF_MINUTES))
 }
 
