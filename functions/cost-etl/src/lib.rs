@@ -1,20 +1,76 @@
 //! cost-etl: turns SQS job messages into normalized daily ad-cost objects in S3.
+//!
+//! [`job`] parses a message into a `JobSpec`; [`platforms`] fetch rows from the ad platforms;
+//! [`normalize`] holds the row schema and exact money; [`sink`] writes a day per S3 object;
+//! [`handler`] runs one record through all of that, and `common::batch` runs the batch.
 
+pub mod config;
+pub mod handler;
 pub mod job;
+pub mod metrics;
+pub mod normalize;
+pub mod platforms;
+pub mod sink;
 
-use aws_lambda_events::sqs::{SqsBatchResponse, SqsEvent};
+use crate::config::{Clients, Config};
+use crate::handler::{DeadLetters, JobHandler, Outcome};
+use crate::platforms::Registry;
+use crate::sink::S3Sink;
+use aws_lambda_events::sqs::{SqsBatchResponse, SqsEvent, SqsMessage};
+use common::batch::{run_batch, BatchReport};
+use common::deadline::Deadline;
+use common::idempotency::{DynamoLedger, Ledger};
 use lambda_runtime::{Error, LambdaEvent};
+use std::sync::Arc;
+use std::time::Instant;
 
 /// Everything built once per cold start.
-pub struct App {}
+pub struct App {
+    config: Arc<Config>,
+    handler: JobHandler,
+}
 
 impl App {
+    /// Configuration from the process environment, clients from the default AWS chain.
     pub async fn from_env() -> Result<Self, Error> {
-        Ok(App {})
+        let config = Config::from_env(&common::config::Env::from_process())?;
+        let sdk = common::aws::load_config().await;
+        let clients = Clients::from_sdk_config(&sdk)?;
+        Ok(App::new(config, clients))
     }
 
+    /// The production wiring: DynamoDB ledger, every platform adapter, S3 sink, SQS DLQ.
+    pub fn new(config: Config, clients: Clients) -> App {
+        let ledger = Arc::new(DynamoLedger::new(clients.dynamodb.clone(), config.idempotency_table.clone(), config.completed_ttl));
+        let registry = Registry::from_config(&config, &clients);
+        App::with_parts(config, clients, ledger, registry)
+    }
+
+    /// Wiring with a chosen ledger and registry (benches, tests).
+    pub fn with_parts(config: Config, clients: Clients, ledger: Arc<dyn Ledger>, registry: Registry) -> App {
+        let config = Arc::new(config);
+        let handler = JobHandler {
+            config: config.clone(),
+            ledger,
+            registry,
+            sink: S3Sink::new(clients.s3.clone(), config.output_bucket.clone()),
+            dead_letters: DeadLetters::new(clients.sqs.clone(), config.dlq_url.clone()),
+        };
+        App { config, handler }
+    }
+
+    /// The Lambda handler. Never returns an error: a thrown error would redeliver the whole
+    /// batch; failures are reported per record in `batchItemFailures`.
     pub async fn handle(&self, event: LambdaEvent<SqsEvent>) -> Result<SqsBatchResponse, Error> {
-        tracing::info!(records = event.payload.records.len(), "cost-etl batch");
-        Ok(SqsBatchResponse::default())
+        let deadline = Deadline::from_context(&event.context, self.config.fallback_budget);
+        Ok(self.process(&event.payload.records, deadline).await.response())
+    }
+
+    /// Run a batch and log/measure it; the full per-record report, for tests and benches.
+    pub async fn process(&self, records: &[SqsMessage], deadline: Deadline) -> BatchReport<Outcome> {
+        let started = Instant::now();
+        let report = run_batch(&self.handler, records, deadline, &self.config.batch).await;
+        metrics::report_batch(&report, &self.config.metrics_namespace, started.elapsed());
+        report
     }
 }

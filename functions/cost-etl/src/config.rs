@@ -1,0 +1,161 @@
+//! cost-etl's settings, read once per cold start from the environment, and the clients built
+//! from them.
+//!
+//! Every variable, its default and its meaning is listed in docs/cost-etl.md; a bad value fails
+//! the cold start with the variable's name, never its value.
+
+use crate::job::JobLimits;
+use common::batch::BatchConfig;
+use common::config::{ConfigError, Env};
+use std::time::Duration;
+
+pub const DEFAULT_META_API_BASE: &str = "https://graph.facebook.com";
+pub const DEFAULT_META_API_VERSION: &str = "v23.0";
+pub const DEFAULT_GOOGLE_ADS_API_BASE: &str = "https://googleads.googleapis.com";
+pub const DEFAULT_TIKTOK_API_BASE: &str = "https://business-api.tiktok.com";
+pub const DEFAULT_GOOGLE_OAUTH_TOKEN_URL: &str = "https://oauth2.googleapis.com/token";
+
+/// Where each platform's API lives.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct PlatformEndpoints {
+    pub meta_api_base: String,
+    /// Graph API version path segment, e.g. `v23.0`.
+    pub meta_api_version: String,
+    pub google_ads_api_base: String,
+    pub tiktok_api_base: String,
+    pub google_oauth_token_url: String,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Config {
+    pub output_bucket: String,
+    pub idempotency_table: String,
+    pub dlq_url: String,
+    /// Credentials of platform P are the secret `{secrets_prefix}/{P}`.
+    pub secrets_prefix: String,
+    pub endpoints: PlatformEndpoints,
+    pub limits: JobLimits,
+    pub batch: BatchConfig,
+    /// How long a COMPLETED ledger record turns duplicates into no-ops.
+    pub completed_ttl: Duration,
+    /// One whole platform HTTP call (connect, request, reading the body).
+    pub platform_timeout: Duration,
+    /// The invocation budget when the runtime gives no usable deadline (Runtime API emulators).
+    pub fallback_budget: Duration,
+    pub metrics_namespace: String,
+}
+
+impl Config {
+    pub fn from_env(env: &Env) -> Result<Config, ConfigError> {
+        let defaults = BatchConfig::default();
+        let concurrency = env.parse_or::<usize>("BATCH_CONCURRENCY", defaults.concurrency, "a whole number from 1 to 100")?;
+        if !(1..=100).contains(&concurrency) {
+            return Err(ConfigError::new("BATCH_CONCURRENCY", "is not a whole number from 1 to 100"));
+        }
+        let max_days = env.parse_or::<u32>("MAX_JOB_DAYS", JobLimits::default().max_days, "a whole number of days from 1 to 3660")?;
+        if !(1..=3660).contains(&max_days) {
+            return Err(ConfigError::new("MAX_JOB_DAYS", "is not a whole number of days from 1 to 3660"));
+        }
+        let secrets_prefix = env.required("SECRETS_PREFIX")?.trim_end_matches('/').to_string();
+        let meta_api_version = env.optional("META_API_VERSION").unwrap_or_else(|| DEFAULT_META_API_VERSION.to_string());
+        let version_ok = meta_api_version.strip_prefix('v').is_some_and(|v| !v.is_empty() && v.bytes().all(|b| b.is_ascii_digit() || b == b'.'));
+        if !version_ok {
+            return Err(ConfigError::new("META_API_VERSION", "is not a Graph API version like v23.0"));
+        }
+        Ok(Config {
+            output_bucket: env.required("OUTPUT_BUCKET")?,
+            idempotency_table: env.required("IDEMPOTENCY_TABLE")?,
+            dlq_url: env.required("DLQ_URL").and_then(|_| env.url_or("DLQ_URL", ""))?,
+            secrets_prefix,
+            endpoints: PlatformEndpoints {
+                meta_api_base: env.url_or("META_API_BASE", DEFAULT_META_API_BASE)?,
+                meta_api_version,
+                google_ads_api_base: env.url_or("GOOGLE_ADS_API_BASE", DEFAULT_GOOGLE_ADS_API_BASE)?,
+                tiktok_api_base: env.url_or("TIKTOK_API_BASE", DEFAULT_TIKTOK_API_BASE)?,
+                google_oauth_token_url: env.url_or("GOOGLE_OAUTH_TOKEN_URL", DEFAULT_GOOGLE_OAUTH_TOKEN_URL)?,
+            },
+            limits: JobLimits { max_days },
+            batch: BatchConfig {
+                concurrency,
+                start_margin: env.seconds_or("DEADLINE_MARGIN_SECONDS", defaults.start_margin)?,
+                finish_reserve: defaults.finish_reserve,
+                record_timeout: env.seconds_or("RECORD_TIMEOUT_SECONDS", defaults.record_timeout)?,
+            },
+            completed_ttl: env.seconds_or("IDEMPOTENCY_TTL_SECONDS", Duration::from_secs(3600))?,
+            platform_timeout: env.seconds_or("PLATFORM_TIMEOUT_SECONDS", Duration::from_secs(30))?,
+            fallback_budget: env.seconds_or("INVOCATION_TIMEOUT_SECONDS", Duration::from_secs(120))?,
+            metrics_namespace: env.optional("METRICS_NAMESPACE").unwrap_or_else(|| "CostEtl".to_string()),
+        })
+    }
+
+    /// The Secrets Manager id holding `platform`'s credentials.
+    pub fn secret_id(&self, platform: crate::job::Platform) -> String {
+        format!("{}/{}", self.secrets_prefix, platform)
+    }
+}
+
+/// The clients built once per cold start.
+#[derive(Clone)]
+pub struct Clients {
+    pub s3: aws_sdk_s3::Client,
+    pub sqs: aws_sdk_sqs::Client,
+    pub dynamodb: aws_sdk_dynamodb::Client,
+    pub secrets: aws_sdk_secretsmanager::Client,
+    pub http: reqwest::Client,
+}
+
+impl Clients {
+    pub fn from_sdk_config(sdk: &aws_config::SdkConfig) -> Result<Clients, reqwest::Error> {
+        Ok(Clients {
+            s3: common::aws::s3_client(sdk),
+            sqs: common::aws::sqs_client(sdk),
+            dynamodb: common::aws::dynamodb_client(sdk),
+            secrets: common::aws::secrets_client(sdk),
+            http: http_client()?,
+        })
+    }
+}
+
+/// The platforms' HTTP client: rustls, no redirects (an answer that redirects is not one we
+/// trust with a token), a short connect time-out; whole-call time-outs are set per request.
+pub fn http_client() -> Result<reqwest::Client, reqwest::Error> {
+    reqwest::Client::builder()
+        .user_agent(concat!("cost-etl/", env!("CARGO_PKG_VERSION")))
+        .redirect(reqwest::redirect::Policy::none())
+        .connect_timeout(Duration::from_secs(5))
+        .build()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn minimal() -> Vec<(&'static str, &'static str)> {
+        vec![("OUTPUT_BUCKET", "b"), ("IDEMPOTENCY_TABLE", "t"), ("DLQ_URL", "http://127.0.0.1:1/123/dlq"), ("SECRETS_PREFIX", "cost-etl/")]
+    }
+
+    #[test]
+    fn defaults_fill_everything_but_the_four_required_names() {
+        let config = Config::from_env(&Env::from_pairs(minimal())).unwrap();
+        assert_eq!(config.endpoints.meta_api_base, DEFAULT_META_API_BASE);
+        assert_eq!(config.endpoints.meta_api_version, "v23.0");
+        assert_eq!(config.limits.max_days, 93);
+        assert_eq!(config.batch.concurrency, 4);
+        assert_eq!(config.completed_ttl, Duration::from_secs(3600));
+        assert_eq!(config.secret_id(crate::job::Platform::GoogleAds), "cost-etl/google_ads");
+        for missing in ["OUTPUT_BUCKET", "IDEMPOTENCY_TABLE", "DLQ_URL", "SECRETS_PREFIX"] {
+            let env = Env::from_pairs(minimal().into_iter().filter(|(k, _)| *k != missing));
+            assert_eq!(Config::from_env(&env).unwrap_err().var, missing);
+        }
+    }
+
+    #[test]
+    fn bad_values_name_their_variable() {
+        for (var, value) in [("BATCH_CONCURRENCY", "0"), ("BATCH_CONCURRENCY", "many"), ("MAX_JOB_DAYS", "0"), ("META_API_BASE", "graph.facebook.com"), ("META_API_VERSION", "23"), ("DEADLINE_MARGIN_SECONDS", "-1")] {
+            let mut pairs = minimal();
+            pairs.push((var, value));
+            let err = Config::from_env(&Env::from_pairs(pairs)).unwrap_err();
+            assert_eq!(err.var, var, "{value}");
+        }
+    }
+}
