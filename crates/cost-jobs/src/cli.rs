@@ -50,8 +50,11 @@ pub struct EnqueueArgs {
     #[arg(long, value_name = "DATE", value_parser = parse_date)]
     pub to: NaiveDate,
     /// Days per job; the last job of the range may be shorter.
-    #[arg(long, default_value_t = 7, value_parser = clap::value_parser!(u32).range(1..=366))]
+    #[arg(long, default_value_t = 7, value_parser = clap::value_parser!(u32).range(1..=3660))]
     pub days_per_job: u32,
+    /// The worker's MAX_JOB_DAYS, if raised from its default; longer jobs are refused here.
+    #[arg(long, default_value_t = crate::job::DEFAULT_MAX_DAYS, value_parser = clap::value_parser!(u32).range(1..=3660))]
+    pub max_job_days: u32,
     /// Fetch again even if the worker already completed these jobs (adds `"refresh": true`).
     #[arg(long)]
     pub refresh: bool,

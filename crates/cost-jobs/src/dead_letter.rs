@@ -9,11 +9,15 @@ use std::collections::HashMap;
 
 /// Message attribute: why the worker gave up on the job (human-readable).
 pub const ATTR_REASON: &str = "reason";
+/// Message attribute: a short stable code for the reason (`cost_etl::job::JobError::code`).
+pub const ATTR_REASON_CODE: &str = "reason_code";
+/// Message attribute: when the worker gave up (RFC 3339).
+pub const ATTR_FAILED_AT: &str = "failed_at";
 /// Message attribute: `permanent` or `retryable` (`common::ErrorClass`).
 pub const ATTR_ERROR_CLASS: &str = "error_class";
 /// Message attribute: the SQS message id the job had on the jobs queue.
 pub const ATTR_ORIGINAL_MESSAGE_ID: &str = "original_message_id";
-pub const DEAD_LETTER_ATTRIBUTES: [&str; 3] = [ATTR_REASON, ATTR_ERROR_CLASS, ATTR_ORIGINAL_MESSAGE_ID];
+pub const DEAD_LETTER_ATTRIBUTES: [&str; 5] = [ATTR_REASON, ATTR_REASON_CODE, ATTR_ERROR_CLASS, ATTR_ORIGINAL_MESSAGE_ID, ATTR_FAILED_AT];
 
 /// Bodies are printed for humans; a hostile or huge body is cut short.
 const MAX_SHOWN_BODY_CHARS: usize = 2_000;
@@ -24,8 +28,10 @@ pub struct DeadLetter {
     /// The body as JSON when it is JSON, else the raw text.
     pub job: serde_json::Value,
     pub reason: Option<String>,
+    pub reason_code: Option<String>,
     pub error_class: Option<String>,
     pub original_message_id: Option<String>,
+    pub failed_at: Option<String>,
     pub receive_count: Option<u64>,
     /// When the message was first sent (SQS keeps this across a redrive-policy move).
     pub sent_at: Option<String>,
@@ -49,13 +55,20 @@ impl DeadLetter {
             message_id: message_id.to_string(),
             job,
             reason: attributes.get(ATTR_REASON).cloned(),
+            reason_code: attributes.get(ATTR_REASON_CODE).cloned(),
             error_class: attributes.get(ATTR_ERROR_CLASS).cloned(),
             original_message_id: attributes.get(ATTR_ORIGINAL_MESSAGE_ID).cloned(),
+            failed_at: attributes.get(ATTR_FAILED_AT).cloned(),
             receive_count: system.get("ApproximateReceiveCount").and_then(|n| n.parse().ok()),
             sent_at,
             body: body.to_string(),
             receipt_handle: receipt_handle.to_string(),
         }
+    }
+
+    /// When it reached the DLQ as best known: the worker's `failed_at`, else the first send.
+    pub fn arrived_at(&self) -> Option<&str> {
+        self.failed_at.as_deref().or(self.sent_at.as_deref())
     }
 
     /// Two lines for a terminal: the job, then why it is here. Control characters are escaped so
@@ -67,6 +80,9 @@ impl DeadLetter {
             (None, None) => "reason: (none given)".to_string(),
         };
         let mut details = vec![reason];
+        if let Some(code) = &self.reason_code {
+            details.push(format!("code: {}", printable(code, 50)));
+        }
         if let Some(class) = &self.error_class {
             details.push(format!("class: {}", printable(class, 50)));
         }
@@ -75,6 +91,9 @@ impl DeadLetter {
         }
         if let Some(id) = &self.original_message_id {
             details.push(format!("original message: {}", printable(id, 100)));
+        }
+        if let Some(at) = &self.failed_at {
+            details.push(format!("failed: {}", printable(at, 40)));
         }
         if let Some(at) = &self.sent_at {
             details.push(format!("sent: {at}"));
@@ -114,7 +133,13 @@ mod tests {
             "m-1",
             "h",
             r#"{"platform":"nope","account_id":"act_1","date_from":"2026-11-01","date_to":"2026-11-01"}"#,
-            &map(&[(ATTR_REASON, "unknown platform \"nope\""), (ATTR_ERROR_CLASS, "permanent"), (ATTR_ORIGINAL_MESSAGE_ID, "orig-9")]),
+            &map(&[
+                (ATTR_REASON, "unknown platform \"nope\""),
+                (ATTR_REASON_CODE, "unknown_platform"),
+                (ATTR_ERROR_CLASS, "permanent"),
+                (ATTR_ORIGINAL_MESSAGE_ID, "orig-9"),
+                (ATTR_FAILED_AT, "2026-11-18T12:00:00Z"),
+            ]),
             &map(&[("ApproximateReceiveCount", "2"), ("SentTimestamp", "1795000000000")]),
         );
         assert_eq!(dl.job["platform"], "nope");
@@ -123,6 +148,8 @@ mod tests {
         assert_eq!(dl.original_message_id.as_deref(), Some("orig-9"));
         assert_eq!(dl.receive_count, Some(2));
         assert_eq!(dl.sent_at.as_deref(), Some("2026-11-18T11:06:40Z"));
+        assert_eq!(dl.arrived_at(), Some("2026-11-18T12:00:00Z"), "the worker's time wins over the first send");
+        assert_eq!(dl.reason_code.as_deref(), Some("unknown_platform"));
         let text = dl.render();
         assert!(text.contains("reason: unknown platform") && text.contains("original message: orig-9"), "{text}");
     }

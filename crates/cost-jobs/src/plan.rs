@@ -4,7 +4,7 @@
 //! Every message body is parsed back with the worker's own `JobSpec::parse` before anything is
 //! sent, so the CLI can never enqueue a job the worker would dead-letter as invalid.
 
-use crate::job::{JobSpec, Platform};
+use crate::job::{AccountId, JobError, JobLimits, JobSpec, Platform};
 use chrono::{Days, NaiveDate};
 use sha2::{Digest, Sha256};
 
@@ -23,6 +23,8 @@ pub enum PlanError {
     NoAccounts,
     #[error("{jobs} jobs is more than the limit of {limit}: use a larger --days-per-job or a shorter --from/--to range")]
     TooManyJobs { jobs: usize, limit: usize },
+    #[error("--days-per-job {days} is more than the {max} days the worker accepts in one job (its MAX_JOB_DAYS); use a smaller --days-per-job, or --max-job-days if the worker's limit was raised")]
+    JobTooLong { days: u32, max: u32 },
     #[error("account {account:?} does not make a valid job: {reason}")]
     InvalidAccount { account: String, reason: String },
     #[error("accounts file line {line}: {reason}")]
@@ -48,6 +50,8 @@ pub struct EnqueueRequest {
     pub from: NaiveDate,
     pub to: NaiveDate,
     pub days_per_job: u32,
+    /// The worker's `MAX_JOB_DAYS`: a longer job would be dead-lettered, so it is refused here.
+    pub max_job_days: u32,
     /// `Some(nonce)`: ask the worker to fetch again even if the job was done before; the nonce
     /// keeps a FIFO queue from dropping the re-sent job as a duplicate of the earlier one.
     pub refresh: Option<String>,
@@ -81,12 +85,35 @@ pub fn job_count(from: NaiveDate, to: NaiveDate, days_per_job: u32, accounts: us
     days.div_ceil(days_per_job.max(1) as usize) * accounts
 }
 
+/// The accounts in the platform's canonical spelling (`1234` and `act_1234` are one Meta
+/// account), first-seen order, each once.
+pub fn canonical_accounts(platform: Platform, accounts: &[String]) -> Result<Vec<AccountId>, PlanError> {
+    let mut seen = std::collections::HashSet::new();
+    let mut out = Vec::new();
+    for raw in accounts.iter().map(|a| a.trim()).filter(|a| !a.is_empty()) {
+        let id = AccountId::parse(platform, raw).map_err(|e| PlanError::InvalidAccount { account: raw.to_string(), reason: worker_reason(&e) })?;
+        if seen.insert(id.clone()) {
+            out.push(id);
+        }
+    }
+    Ok(out)
+}
+
+/// The worker's message says "invalid job message: ..."; here the job is not a message yet.
+fn worker_reason(err: &JobError) -> String {
+    let text = err.to_string();
+    text.strip_prefix("invalid job message: ").map(str::to_string).unwrap_or(text)
+}
+
 /// All jobs of a request, account by account, each range in date order.
 pub fn plan(request: &EnqueueRequest) -> Result<Vec<PlannedJob>, PlanError> {
     if request.from > request.to {
         return Err(PlanError::ReversedRange { from: request.from, to: request.to });
     }
-    let accounts = dedup_accounts(&request.accounts);
+    if request.days_per_job > request.max_job_days {
+        return Err(PlanError::JobTooLong { days: request.days_per_job, max: request.max_job_days });
+    }
+    let accounts = canonical_accounts(request.platform, &request.accounts)?;
     if accounts.is_empty() {
         return Err(PlanError::NoAccounts);
     }
@@ -95,34 +122,35 @@ pub fn plan(request: &EnqueueRequest) -> Result<Vec<PlannedJob>, PlanError> {
         return Err(PlanError::TooManyJobs { jobs, limit: MAX_JOBS });
     }
     let ranges = split_range(request.from, request.to, request.days_per_job)?;
+    let limits = JobLimits { max_days: request.max_job_days };
     let mut planned = Vec::with_capacity(jobs);
     for account in &accounts {
         for &(date_from, date_to) in &ranges {
-            planned.push(planned_job(request.platform, account, date_from, date_to, request.refresh.as_deref())?);
+            let spec = JobSpec::new(request.platform, account.clone(), date_from, date_to, &limits)
+                .map_err(|e| PlanError::InvalidAccount { account: account.to_string(), reason: worker_reason(&e) })?;
+            planned.push(planned_job(spec, request.refresh.as_deref()));
         }
     }
     Ok(planned)
 }
 
-fn planned_job(platform: Platform, account: &str, date_from: NaiveDate, date_to: NaiveDate, refresh: Option<&str>) -> Result<PlannedJob, PlanError> {
-    let canonical = serde_json::json!({
-        "platform": platform,
-        "account_id": account,
-        "date_from": date_from,
-        "date_to": date_to,
-    });
-    let job_hash = sha256_hex(&canonical.to_string());
-    let mut body = canonical;
-    if refresh.is_some() {
-        body["refresh"] = serde_json::Value::Bool(true);
-    }
-    let body = body.to_string();
-    let spec = JobSpec::parse(&body).map_err(|e| PlanError::InvalidAccount { account: account.to_string(), reason: e.to_string() })?;
+fn planned_job(spec: JobSpec, refresh: Option<&str>) -> PlannedJob {
+    let canonical = spec.canonical();
+    // The same digest the worker's idempotency key is made of.
+    let job_hash = sha256_hex(&canonical);
+    let body = match refresh {
+        None => canonical,
+        Some(_) => {
+            let mut value: serde_json::Value = serde_json::from_str(&canonical).expect("a canonical job is JSON");
+            value["refresh"] = serde_json::Value::Bool(true);
+            value.to_string()
+        }
+    };
     let dedup_id = match refresh {
         None => job_hash.clone(),
         Some(nonce) => sha256_hex(&format!("{job_hash}:refresh:{nonce}")),
     };
-    Ok(PlannedJob { spec, body, group_id: group_id(platform, account), job_hash, dedup_id })
+    PlannedJob { group_id: group_id(spec.platform, spec.account_id.as_str()), spec, body, job_hash, dedup_id }
 }
 
 /// FIFO message group: one per account, so one account's jobs run in order and accounts run in
@@ -138,12 +166,6 @@ pub fn group_id(platform: Platform, account: &str) -> String {
 
 pub fn sha256_hex(text: &str) -> String {
     hex::encode(Sha256::digest(text.as_bytes()))
-}
-
-/// Accounts in first-seen order, without repeats or surrounding blanks.
-pub fn dedup_accounts(accounts: &[String]) -> Vec<String> {
-    let mut seen = std::collections::HashSet::new();
-    accounts.iter().map(|a| a.trim().to_string()).filter(|a| !a.is_empty() && seen.insert(a.clone())).collect()
 }
 
 /// One account id per line; blank lines and `#` comments are skipped.
@@ -182,6 +204,7 @@ mod tests {
             from: d(from),
             to: d(to),
             days_per_job: days,
+            max_job_days: crate::job::DEFAULT_MAX_DAYS,
             refresh: None,
         }
     }
@@ -239,8 +262,8 @@ mod tests {
     }
 
     #[test]
-    fn accounts_are_deduplicated_in_order_and_the_plan_is_account_major() {
-        let jobs = plan(&request(&["act_2", "act_1", "act_2", " "], "2026-11-01", "2026-11-14", 7)).unwrap();
+    fn accounts_are_deduplicated_in_their_canonical_spelling_and_the_plan_is_account_major() {
+        let jobs = plan(&request(&["act_2", "1", "act_2", " ", "act_1"], "2026-11-01", "2026-11-14", 7)).unwrap();
         let order: Vec<_> = jobs.iter().map(|j| (j.spec.account_id.as_str(), j.spec.date_from.to_string())).collect();
         assert_eq!(order, vec![("act_2", "2026-11-01".into()), ("act_2", "2026-11-08".into()), ("act_1", "2026-11-01".into()), ("act_1", "2026-11-08".into())]);
     }
@@ -272,8 +295,19 @@ mod tests {
     #[test]
     fn no_accounts_and_invalid_accounts_are_refused_before_anything_is_built() {
         assert_eq!(plan(&request(&[], "2026-11-01", "2026-11-01", 7)).unwrap_err(), PlanError::NoAccounts);
-        let err = plan(&request(&["act 1"], "2026-11-01", "2026-11-01", 7)).unwrap_err();
+        let err = plan(&request(&["act_1", "act 1"], "2026-11-01", "2026-11-01", 7)).unwrap_err();
         assert!(matches!(err, PlanError::InvalidAccount { ref account, .. } if account == "act 1"), "{err}");
+        let err = plan(&request(&["act_abc"], "2026-11-01", "2026-11-01", 7)).unwrap_err();
+        assert!(err.to_string().contains("digits"), "the worker's own reason is shown: {err}");
+    }
+
+    #[test]
+    fn a_job_longer_than_the_worker_accepts_is_refused() {
+        let err = plan(&request(&["act_1"], "2026-01-01", "2026-12-31", 120)).unwrap_err();
+        assert_eq!(err, PlanError::JobTooLong { days: 120, max: crate::job::DEFAULT_MAX_DAYS });
+        let mut raised = request(&["act_1"], "2026-01-01", "2026-12-31", 120);
+        raised.max_job_days = 366;
+        assert_eq!(plan(&raised).unwrap().len(), 4);
     }
 
     #[test]

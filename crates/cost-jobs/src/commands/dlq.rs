@@ -102,7 +102,7 @@ pub async fn redrive(args: DlqRedriveArgs) -> Result<i32, CliError> {
 /// deduplication id, so a redrive repeated after a failed delete does not enqueue twice.
 fn outgoing(index: usize, dead: &DeadLetter, fifo: bool) -> Outgoing {
     let group = match JobSpec::parse(&dead.body) {
-        Ok(spec) => group_id(spec.platform, &spec.account_id),
+        Ok(spec) => group_id(spec.platform, spec.account_id.as_str()),
         Err(_) => INVALID_GROUP.to_string(),
     };
     Outgoing {

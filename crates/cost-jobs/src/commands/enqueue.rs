@@ -20,10 +20,11 @@ pub async fn run(args: EnqueueArgs) -> Result<i32, CliError> {
         from: args.from,
         to: args.to,
         days_per_job: args.days_per_job,
+        max_job_days: args.max_job_days,
         refresh: args.refresh.then(|| chrono::Utc::now().format("%Y%m%dT%H%M%S%.6fZ").to_string()),
     };
     let jobs = plan::plan(&request)?;
-    let accounts = plan::dedup_accounts(&request.accounts).len();
+    let accounts = jobs.iter().map(|j| &j.spec.account_id).collect::<std::collections::HashSet<_>>().len();
     let shape = format!("{accounts} account(s) x {} range(s) of up to {} day(s)", jobs.len() / accounts.max(1), request.days_per_job);
 
     let queue = match (args.dry_run, args.queue_url) {

@@ -121,7 +121,7 @@ fn progress_line(elapsed: Duration, r: Reading, streak: u32, settle: u32) -> Str
     format!("cost-jobs wait: [{:>6.1}s] {} ({state})", elapsed.as_secs_f64(), progress_counts(Some(r)))
 }
 
-/// Show the newest dead letters (by first send time), then make them visible again. A failure
+/// Show the newest dead letters (by the worker's failed_at, else first send time), then make them visible again. A failure
 /// here only costs the names, never the exit code.
 async fn name_dead_letters(sqs: &Sqs, dlq: &QueueUrl, arrived: u64) -> Vec<DeadLetter> {
     let mut peeked = match sqs.peek(dlq, 100, PEEK_HOLD).await {
@@ -134,7 +134,7 @@ async fn name_dead_letters(sqs: &Sqs, dlq: &QueueUrl, arrived: u64) -> Vec<DeadL
     if let Err(err) = sqs.release(dlq, &peeked).await {
         eprintln!("cost-jobs wait: could not release peeked DLQ messages (they reappear within {}s): {err}", PEEK_HOLD.as_secs());
     }
-    peeked.sort_by(|a, b| b.sent_at.cmp(&a.sent_at));
+    peeked.sort_by(|a, b| b.arrived_at().cmp(&a.arrived_at()));
     peeked.truncate((arrived as usize).min(MAX_NAMED));
     eprintln!("cost-jobs wait: dead-lettered job(s), newest first (all of them: cost-jobs dlq list --dlq-url {dlq}):");
     for dead in &peeked {
