@@ -2,20 +2,25 @@
 # How the release profile's opt-level was chosen (figures in docs/deploying.md, "Build profile").
 # Builds both functions once per opt-level (3, s, z) into target/lambda-bench/<level>/, then
 # prints zip and binary sizes and the init time to the first Runtime API request
-# (scripts/bench-cold-start.js). Every level is a full rebuild of all dependencies: on a 2-core
-# machine that is ~15 min per level. The real zips in target/lambda/ are not touched.
+# (scripts/bench-cold-start.js). Each level is a cargo profile of its own (`lambda-o3`, ...: the
+# release profile with that opt-level), so a first run builds every dependency once per level:
+# on a 2-core machine ~15 min per level. The real zips in target/lambda/ are not touched.
 #   bash scripts/bench-opt-level.sh             # x86_64, so the binaries can be timed here
 #   ARCH=arm64 LEVELS="3 s" bash scripts/bench-opt-level.sh   # sizes only
 set -euo pipefail
 cd "$(dirname "$0")/.."
 ARCH=${ARCH:-x86_64}
 LEVELS=${LEVELS:-3 s z}
+BUILD=${BUILD-$LEVELS}   # the levels to (re)build; BUILD="" only measures what is there
 N=${N:-30}
 out=target/lambda-bench/$ARCH
 
-for level in $LEVELS; do
+for level in $BUILD; do
   start=$SECONDS
-  CARGO_PROFILE_RELEASE_OPT_LEVEL=$level LAMBDA_ARCH=$ARCH LAMBDA_DIR=$out/$level bash scripts/build.sh
+  # A profile of its own per level (release + opt-level), defined through cargo's environment.
+  name=LAMBDA_O$(tr a-z A-Z <<<"$level")
+  env "CARGO_PROFILE_${name}_INHERITS=release" "CARGO_PROFILE_${name}_OPT_LEVEL=$level" \
+    LAMBDA_PROFILE="lambda-o$level" LAMBDA_ARCH=$ARCH LAMBDA_DIR=$out/$level bash scripts/build.sh
   echo "[bench] opt-level $level built in $((SECONDS - start))s" >&2
   for f in connect-health cost-etl; do
     python3 -c 'import sys, zipfile; zipfile.ZipFile(sys.argv[1]).extract("bootstrap", sys.argv[2])' "$out/$level/$f.zip" "$out/$level/$f"

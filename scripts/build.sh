@@ -8,7 +8,9 @@
 # arm64 (Graviton) is what we deploy. The build falls back to x86_64 only when the Rust target
 # aarch64-unknown-linux-gnu is missing and cannot be added, and says so loudly.
 # LAMBDA_ARCH=x86_64 forces x86_64 (e.g. to time the binaries on this machine).
-# CARGO_PROFILE_RELEASE_OPT_LEVEL etc. override the profile for experiments, as cargo defines.
+# LAMBDA_PROFILE=<name> builds with another cargo profile (scripts/bench-opt-level.sh defines
+# one per opt-level, so its variants get their own target directory and do not rebuild, nor wait
+# for, anyone's `release`).
 #
 # Why the copies: serverless uploads each artifact under its file name, so two artifacts both
 # called bootstrap.zip share one S3 key and the second upload overwrites the first (one binary
@@ -56,12 +58,14 @@ EOF
   fi
 fi
 
-say "building ${BINARIES[*]} for $arch ($triple), release profile from Cargo.toml${CARGO_PROFILE_RELEASE_OPT_LEVEL:+ with opt-level=$CARGO_PROFILE_RELEASE_OPT_LEVEL}"
+profile=${LAMBDA_PROFILE:-release}
+if [[ $profile == release ]]; then profile_args=(--release); else profile_args=(--profile "$profile"); fi
+say "building ${BINARIES[*]} for $arch ($triple), profile $profile"
 mkdir -p "$LAMBDA_DIR"
 start=$SECONDS
 bin_args=()
 for b in "${BINARIES[@]}"; do bin_args+=(--bin "$b"); done
-cargo lambda build --release --disable-optimizations --output-format zip \
+cargo lambda build "${profile_args[@]}" --disable-optimizations --output-format zip \
   --target "$triple" --lambda-dir "$LAMBDA_DIR" "${bin_args[@]}"
 elapsed=$((SECONDS - start))
 
