@@ -140,7 +140,7 @@ pub fn parse_duration(raw: &str) -> Result<Duration, String> {
     };
     let value: f64 = number.parse().map_err(|_| "expected seconds (e.g. 90 or 1.5) or a number with s, m or h".to_string())?;
     let seconds = value * scale;
-    if !seconds.is_finite() || seconds < 0.0 || seconds > 7.0 * 86_400.0 {
+    if !seconds.is_finite() || !(0.0..=7.0 * 86_400.0).contains(&seconds) {
         return Err("must be between 0 and 7 days".to_string());
     }
     Ok(Duration::from_secs_f64(seconds))

@@ -107,7 +107,7 @@ pub fn printable(text: &str, max: usize) -> String {
     let mut out = String::new();
     for (i, c) in text.chars().enumerate() {
         if i == max {
-            out.push_str("…");
+            out.push('…');
             break;
         }
         if c.is_control() {

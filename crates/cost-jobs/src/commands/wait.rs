@@ -11,6 +11,8 @@ use std::time::{Duration, Instant};
 
 /// Failed readings in a row before `wait` stops trusting the endpoint.
 const MAX_FAILED_READINGS: u32 = 5;
+/// An unchanged busy queue is reported this often.
+const HEARTBEAT: Duration = Duration::from_secs(60);
 /// Dead letters named in the output; the rest are one `dlq list` away.
 const MAX_NAMED: usize = 20;
 /// How long named DLQ messages stay hidden if releasing them fails.
@@ -41,6 +43,7 @@ pub async fn run(args: WaitArgs) -> Result<i32, CliError> {
     let started = Instant::now();
     let mut watch = DrainWatch::new(args.settle, args.timeout);
     let mut failed_in_a_row = 0;
+    let mut last_shown: Option<(Reading, Instant)> = None;
     let verdict = loop {
         let reading = match sqs.depth(&queue).await {
             Ok(reading) => {
@@ -59,8 +62,13 @@ pub async fn run(args: WaitArgs) -> Result<i32, CliError> {
         };
         let elapsed = started.elapsed();
         let verdict = watch.observe(reading, elapsed);
+        // A long wait logs changes (and a heartbeat), not one identical line per reading.
         if let Some(r) = reading {
-            eprintln!("{}", progress_line(elapsed, r, watch.streak(), args.settle));
+            let repeat = last_shown.is_some_and(|(shown, at)| shown == r && !r.is_empty() && at.elapsed() < HEARTBEAT);
+            if !repeat {
+                eprintln!("{}", progress_line(elapsed, r, watch.streak(), args.settle));
+                last_shown = Some((r, Instant::now()));
+            }
         }
         if verdict != Verdict::Waiting {
             break verdict;
