@@ -3,7 +3,7 @@
 
 #![allow(dead_code)]
 
-use aws_sdk_cloudwatch::types::{Dimension, Statistic};
+use aws_sdk_cloudwatch::types::{Dimension, Metric, MetricDataQuery, MetricStat};
 use aws_sdk_dynamodb::types::{AttributeDefinition, BillingMode, KeySchemaElement, KeyType, ScalarAttributeType};
 use connect_health::connect::Deadline;
 use connect_health::{App, Clients, ClusterConfig, Config};
@@ -71,28 +71,30 @@ pub async fn create_table(moto: &Moto) {
         .expect("create table");
 }
 
-/// The sum of one metric's datums in the last hour, as CloudWatch (moto) stored it.
+/// The sum of one metric's datums in the last hour, as CloudWatch (moto) stored it. Uses
+/// GetMetricData, which (like CloudWatch, unlike moto's GetMetricStatistics) matches the
+/// dimension set exactly, so `Cluster` alone does not also sum the per-connector datums.
 pub async fn metric(moto: &Moto, namespace: &str, name: &str, cluster: &str, connector: Option<&str>) -> Option<f64> {
     let cw = aws_sdk_cloudwatch::Client::new(&moto.sdk_config());
     let now = std::time::SystemTime::now();
-    let mut request = cw
-        .get_metric_statistics()
-        .namespace(namespace)
-        .metric_name(name)
+    let mut m = Metric::builder().namespace(namespace).metric_name(name).dimensions(Dimension::builder().name("Cluster").value(cluster).build());
+    if let Some(c) = connector {
+        m = m.dimensions(Dimension::builder().name("Connector").value(c).build());
+    }
+    let query = MetricDataQuery::builder().id("m").metric_stat(MetricStat::builder().metric(m.build()).period(60).stat("Sum").build()).build();
+    let out = cw
+        .get_metric_data()
+        .metric_data_queries(query)
         .start_time((now - Duration::from_secs(3600)).into())
         .end_time((now + Duration::from_secs(600)).into())
-        .period(60)
-        .statistics(Statistic::Sum)
-        .dimensions(Dimension::builder().name("Cluster").value(cluster).build());
-    if let Some(c) = connector {
-        request = request.dimensions(Dimension::builder().name("Connector").value(c).build());
-    }
-    let out = request.send().await.expect("get metric statistics");
-    let points = out.datapoints();
-    if points.is_empty() {
+        .send()
+        .await
+        .expect("get metric data");
+    let values = out.metric_data_results().first().map(|r| r.values().to_vec()).unwrap_or_default();
+    if values.is_empty() {
         return None;
     }
-    Some(points.iter().filter_map(|p| p.sum()).sum())
+    Some(values.iter().sum())
 }
 
 /// The report entry of one connector.
