@@ -37,8 +37,10 @@ function readBody(req) {
 /**
  * Run `executable` once against `event` (a JSON string).
  * Resolves { ok: true, body } or { ok: false, body, reason }; never rejects for function errors.
+ * The binary's stdout and stderr (its logs) go to `stdio`: by default our stderr, so that, as with
+ * a real Lambda, the logs never mix with the answer.
  */
-function invokeOnce({ executable, env, event, timeoutSeconds, functionArn, cwd, stdio = 'inherit' }) {
+function invokeOnce({ executable, env, event, timeoutSeconds, functionArn, cwd, stdio = 2 }) {
   const requestId = crypto.randomUUID();
   const base = '/2018-06-01/runtime';
   let delivered = false;

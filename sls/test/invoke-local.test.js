@@ -46,12 +46,19 @@ async function invoke(args) {
   return { code: out.status, stdout: out.stdout, stderr: out.stderr, closed: port };
 }
 
+// serverless prints the answer on stdout, followed by its own "Error: ..." when the invocation failed.
+function answer(stdout) {
+  const end = stdout.indexOf('\n}\n');
+  assert.ok(end > 0, `no JSON answer on stdout: ${stdout}`);
+  return JSON.parse(stdout.slice(0, end + 2));
+}
+
 const unreachable = 'CONNECT_CLUSTERS=[{"name":"main","url":"http://127.0.0.1:9"}]';
 
 test('connectHealth runs natively and prints its report; --env wins over serverless.yml', async () => {
   const r = await invoke(['-f', 'connectHealth', '--path', 'events/connect-health-scheduled.json', '--env', unreachable, '--env', 'METRICS_NAMESPACE=Rehearsal/Connect']);
   assert.equal(r.code, 0, r.stderr);
-  const report = JSON.parse(r.stdout);
+  const report = answer(r.stdout);
   assert.equal(report.clusters[0].name, 'main');
   assert.equal(report.clusters[0].reachable, false);
   assert.equal(report.metrics.namespace, 'Rehearsal/Connect');
@@ -61,18 +68,18 @@ test('connectHealth runs natively and prints its report; --env wins over serverl
 test('costEtl answers an empty batch with no failures', async () => {
   const r = await invoke(['-f', 'costEtl', '--data', '{"Records":[]}', '--env', 'OUTPUT_BUCKET=costs', '--env', 'DLQ_URL=http://127.0.0.1:9/123456789012/dlq']);
   assert.equal(r.code, 0, r.stderr);
-  assert.deepEqual(JSON.parse(r.stdout), { batchItemFailures: [] });
+  assert.deepEqual(answer(r.stdout), { batchItemFailures: [] });
 });
 
 test('a function error prints the error payload and exits non-zero', async () => {
   const r = await invoke(['-f', 'costEtl', '--data', '[1,2]', '--env', 'OUTPUT_BUCKET=costs', '--env', 'DLQ_URL=http://127.0.0.1:9/123456789012/dlq']);
   assert.equal(r.code, 1);
-  assert.match(JSON.parse(r.stdout).errorType, /DeserializeError/);
-  assert.match(r.stderr, /Invoked function failed/);
+  assert.match(answer(r.stdout).errorType, /DeserializeError/);
+  assert.match(r.stdout + r.stderr, /Invoked function failed/);
 });
 
 test('references that need the deployed stack are named, with the --env to pass', async () => {
   const r = await invoke(['-f', 'costEtl', '--data', '{"Records":[]}']);
   assert.equal(r.code, 1);
-  assert.match(r.stderr, /cannot resolve OUTPUT_BUCKET .*DLQ_URL .*--env OUTPUT_BUCKET=\.\.\. --env DLQ_URL=\.\.\./s);
+  assert.match(r.stdout + r.stderr, /cannot resolve OUTPUT_BUCKET .*DLQ_URL .*--env OUTPUT_BUCKET=\.\.\. --env DLQ_URL=\.\.\./s);
 });
