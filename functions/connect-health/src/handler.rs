@@ -94,7 +94,16 @@ impl App {
             tracing::error!(error = %e, "restart state unreadable; restarts are deferred this run");
             e.to_string()
         });
-        let clusters = futures::future::join_all(self.config.clusters.iter().enumerate().map(|(i, c)| self.check_cluster(i, c, history.as_ref(), now, deadline))).await;
+        let clusters = futures::future::join_all(self.config.clusters.iter().enumerate().map(|(i, c)| {
+            let history = history.as_ref();
+            async move {
+                let started = std::time::Instant::now();
+                let mut report = self.check_cluster(i, c, history, now, deadline).await;
+                report.elapsed_ms = started.elapsed().as_millis() as u64;
+                report
+            }
+        }))
+        .await;
         let mut report = Report { run_at: now, dry_run: self.config.dry_run, clusters, metrics: MetricsReport::default() };
         report.metrics = self.publish_metrics(&report).await;
         report
@@ -164,6 +173,7 @@ impl App {
             tasks: Default::default(),
             actions: ActionCounts::default(),
             http_calls: 0,
+            elapsed_ms: 0,
             connectors,
         };
         for c in &report.connectors {

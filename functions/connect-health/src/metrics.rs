@@ -133,6 +133,7 @@ mod tests {
                     tasks: TaskCounts { running: 2, failed: 2, paused: 0, unassigned: 1, restarting: 0, other: 0 },
                     actions: ActionCounts::default(),
                     http_calls: 3,
+                    elapsed_ms: 12,
                     connectors,
                 },
                 ClusterReport::unreachable("backup", "connection refused".into(), 1),

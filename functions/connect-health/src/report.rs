@@ -40,6 +40,8 @@ pub struct ClusterReport {
     pub actions: ActionCounts,
     /// HTTP requests made to this cluster, retries included.
     pub http_calls: u32,
+    /// Time spent on this cluster: reading, planning, restarting (metrics excluded).
+    pub elapsed_ms: u64,
     pub connectors: Vec<ConnectorReport>,
 }
 
@@ -55,6 +57,7 @@ impl ClusterReport {
             tasks: TaskCounts::default(),
             actions: ActionCounts::default(),
             http_calls,
+            elapsed_ms: 0,
             connectors: Vec::new(),
         }
     }
