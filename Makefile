@@ -23,7 +23,9 @@ build: tools
 	@bash scripts/build.sh
 
 run: tools
-	$(CARGO) run --quiet -p local-pipeline --
+	@# Same package and feature selection as the tests, so `make test` and `make run` share one build.
+	$(CARGO) build --quiet --workspace --all-targets
+	@"$${CARGO_TARGET_DIR:-target}/debug/local-pipeline"
 
 test: tools
 	@bash scripts/check-stack.sh

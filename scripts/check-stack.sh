@@ -130,12 +130,13 @@ check(redrive.get("maxReceiveCount", 0) >= 5, f"jobs queue maxReceiveCount {redr
 check(getatt(redrive.get("deadLetterTargetArn"), "DeadLetterQueue"), "jobs queue redrives to the DLQ")
 check({"Ref": "DeadLetterQueue"} == env.get("costEtl", {}).get("DLQ_URL"), "costEtl DLQ_URL is the redrive DLQ")
 
-for table in ["IdempotencyTable", "RestartStateTable"]:
+# Key and TTL attribute of each table, as the functions write them (DESIGN.md, docs/connect-health.md).
+for table, key, ttl in [("IdempotencyTable", "id", "expiration"), ("RestartStateTable", "connector_task", "expires_at")]:
     p = res.get(table, {}).get("Properties", {})
     check(p.get("BillingMode") == "PAY_PER_REQUEST", f"{table}: PAY_PER_REQUEST")
-    check(p.get("KeySchema") == [{"AttributeName": "id", "KeyType": "HASH"}]
-          and p.get("AttributeDefinitions") == [{"AttributeName": "id", "AttributeType": "S"}], f"{table}: key id (S)")
-    check(p.get("TimeToLiveSpecification") == {"AttributeName": "expiration", "Enabled": True}, f"{table}: TTL enabled on expiration")
+    check(p.get("KeySchema") == [{"AttributeName": key, "KeyType": "HASH"}]
+          and p.get("AttributeDefinitions") == [{"AttributeName": key, "AttributeType": "S"}], f"{table}: key {key} (S)")
+    check(p.get("TimeToLiveSpecification") == {"AttributeName": ttl, "Enabled": True}, f"{table}: TTL enabled on {ttl}")
 
 b = res.get("OutputBucket", {}).get("Properties", {})
 check(bool(b.get("BucketEncryption", {}).get("ServerSideEncryptionConfiguration")), "output bucket encrypted")

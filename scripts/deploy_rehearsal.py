@@ -209,17 +209,18 @@ def check_deployed(aws, build):
           f"jobs queue redrive -> DLQ after {redrive.get('maxReceiveCount')} receives")
     check(int(dlq["MessageRetentionPeriod"]) == 1209600, "DLQ keeps messages 14 days")
 
-    for table, lid in ((f"{STACK}-idempotency", "IdempotencyTable"), (f"{STACK}-restart-state", "RestartStateTable")):
+    for table, lid, key, ttl_attr in ((f"{STACK}-idempotency", "IdempotencyTable", "id", "expiration"),
+                                      (f"{STACK}-restart-state", "RestartStateTable", "connector_task", "expires_at")):
         t = ddb.describe_table(TableName=table)["Table"]
-        check(t["KeySchema"] == [{"AttributeName": "id", "KeyType": "HASH"}], f"{table}: key id")
+        check(t["KeySchema"] == [{"AttributeName": key, "KeyType": "HASH"}], f"{table}: key {key}")
         check(t.get("BillingModeSummary", {}).get("BillingMode") == "PAY_PER_REQUEST", f"{table}: PAY_PER_REQUEST")
         ttl = ddb.describe_time_to_live(TableName=table)["TimeToLiveDescription"]
         if ttl.get("TimeToLiveStatus") == "ENABLED":
-            check(ttl.get("AttributeName") == "expiration", f"{table}: TTL on expiration")
+            check(ttl.get("AttributeName") == ttl_attr, f"{table}: TTL on {ttl_attr}")
         else:
             # moto ignores TimeToLiveSpecification in CloudFormation; CloudFormation applies it.
             spec = res[lid]["Properties"].get("TimeToLiveSpecification")
-            check(spec == {"AttributeName": "expiration", "Enabled": True},
+            check(spec == {"AttributeName": ttl_attr, "Enabled": True},
                   f"{table}: TTL on expiration (deployed template; moto does not apply it)")
 
     bucket = outputs["OutputBucketName"]
@@ -292,17 +293,17 @@ def main():
 
         step("plan with the restart-state table's key changed (not deployed)")
         key = """        AttributeDefinitions:
-          - AttributeName: id
+          - AttributeName: connector_task
             AttributeType: S
         KeySchema:
-          - AttributeName: id
+          - AttributeName: connector_task
             KeyType: HASH
         TimeToLiveSpecification:
-          AttributeName: expiration
+          AttributeName: expires_at
           Enabled: true
 
     # ---------------------------------------------------------------- output bucket"""
-        edit(svc, key, key.replace("AttributeName: id", "AttributeName: pk"))
+        edit(svc, key, key.replace("AttributeName: connector_task", "AttributeName: pk"))
         code, report = plan(svc, env)
         check(code == 2, f"plan exits 2 (exit {code})")
         table = [r for r in report["resources"] if r["logicalId"] == "RestartStateTable"]

@@ -36,18 +36,25 @@ impl Invocation {
     }
 }
 
-/// Build the binary `name` (package of the same name) in the debug profile; returns its path.
+/// The debug binary `name`, built if needed.
+///
+/// It builds with `cargo build --workspace --all-targets`, the same package and feature selection
+/// as `cargo test --workspace --all-targets` (the test command), so the dependencies are compiled
+/// once for both; building `-p name` alone would resolve other features and rebuild the AWS SDK.
+/// Inside a test run everything is already fresh and this takes a second.
 pub fn build_binary(name: &str) -> PathBuf {
     let root = workspace_root();
     let status = Command::new(std::env::var("CARGO").unwrap_or_else(|_| "cargo".into()))
-        .args(["build", "--quiet", "-p", name, "--bin", name])
+        .args(["build", "--quiet", "--workspace", "--all-targets"])
         .current_dir(&root)
         .status()
         .expect("cannot run cargo build");
-    assert!(status.success(), "cargo build -p {name} failed");
+    assert!(status.success(), "cargo build --workspace --all-targets failed (needed for {name})");
     let target = std::env::var_os("CARGO_TARGET_DIR").map(PathBuf::from).unwrap_or_else(|| root.join("target"));
     let target = if target.is_absolute() { target } else { root.join(target) };
-    target.join("debug").join(name)
+    let binary = target.join("debug").join(name);
+    assert!(binary.exists(), "{} was not built", binary.display());
+    binary
 }
 
 impl LambdaFunction {
