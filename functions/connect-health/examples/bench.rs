@@ -4,7 +4,7 @@
 //! poison record), on the local Kafka Connect peer (3.7) and moto. The peer runs in a child
 //! process so that the peak memory measured is the function's alone.
 //!
-//!     cargo run --release -p connect-health --example bench [-- CONNECTORS TASKS]
+//!     cargo run --release -p connect-health --example connect-health-bench [-- CONNECTORS TASKS]
 
 use connect_health::connect::{ConnectClient, Deadline, Expanded};
 use connect_health::plan::{restart_plan, PlanSettings};

@@ -6,7 +6,7 @@
 //!    moto for S3, DynamoDB and Secrets Manager: wall time at several concurrency settings.
 //! 3. Peak resident memory of this process (VmHWM).
 //!
-//! Run: `cargo run --release -p cost-etl --example bench` (needs `.tools/venv/bin/moto_server`).
+//! Run: `cargo run --release -p cost-etl --example cost-etl-bench` (needs `.tools/venv/bin/moto_server`).
 
 use aws_lambda_events::sqs::SqsMessage;
 use chrono::NaiveDate;
