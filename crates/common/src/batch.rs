@@ -54,11 +54,19 @@ pub struct RecordFailure {
     pub reason: String,
     /// When the cause says how long to wait (a `Retry-After`, a platform's reset hint).
     pub retry_after: Option<Duration>,
+    /// The record's work never began (e.g. another invocation holds its claim): pacing brings
+    /// it back in seconds rather than backing off.
+    pub not_started: bool,
 }
 
 impl RecordFailure {
     pub fn new(reason: impl Into<String>) -> Self {
-        RecordFailure { reason: reason.into(), retry_after: None }
+        RecordFailure { reason: reason.into(), retry_after: None, not_started: false }
+    }
+
+    /// A failure before the work began: worth another delivery soon.
+    pub fn not_started(reason: impl Into<String>) -> Self {
+        RecordFailure { not_started: true, ..RecordFailure::new(reason) }
     }
 
     pub fn with_retry_after(mut self, after: Option<Duration>) -> Self {

@@ -7,6 +7,7 @@
 use crate::job::JobLimits;
 use common::batch::BatchConfig;
 use common::config::{ConfigError, Env};
+use common::pacing::{PacingConfig, SQS_MAX_VISIBILITY};
 use std::time::Duration;
 
 pub const DEFAULT_META_API_BASE: &str = "https://graph.facebook.com";
@@ -36,6 +37,8 @@ pub struct Config {
     pub endpoints: PlatformEndpoints,
     pub limits: JobLimits,
     pub batch: BatchConfig,
+    /// Visibility timeouts of records delivered again (backoff, never-started wait).
+    pub pacing: PacingConfig,
     /// How long a COMPLETED ledger record turns duplicates into no-ops.
     pub completed_ttl: Duration,
     /// One whole platform HTTP call (connect, request, reading the body).
@@ -62,6 +65,11 @@ impl Config {
         if !version_ok {
             return Err(ConfigError::new("META_API_VERSION", "is not a Graph API version like v23.0"));
         }
+        let pacing_defaults = PacingConfig::default();
+        let max_backoff = env.seconds_or("RETRY_MAX_BACKOFF_SECONDS", pacing_defaults.max_backoff)?;
+        if max_backoff.is_zero() || max_backoff > SQS_MAX_VISIBILITY {
+            return Err(ConfigError::new("RETRY_MAX_BACKOFF_SECONDS", "is not a number of seconds from 1 to 43200 (the SQS limit)"));
+        }
         Ok(Config {
             output_bucket: env.required("OUTPUT_BUCKET")?,
             idempotency_table: env.required("IDEMPOTENCY_TABLE")?,
@@ -81,6 +89,7 @@ impl Config {
                 finish_reserve: defaults.finish_reserve,
                 record_timeout: env.seconds_or("RECORD_TIMEOUT_SECONDS", defaults.record_timeout)?,
             },
+            pacing: PacingConfig { max_backoff, ..pacing_defaults },
             completed_ttl: env.seconds_or("IDEMPOTENCY_TTL_SECONDS", Duration::from_secs(3600))?,
             platform_timeout: env.seconds_or("PLATFORM_TIMEOUT_SECONDS", Duration::from_secs(30))?,
             fallback_budget: env.seconds_or("INVOCATION_TIMEOUT_SECONDS", Duration::from_secs(120))?,
@@ -142,6 +151,7 @@ mod tests {
         assert_eq!(config.limits.max_days, 93);
         assert_eq!(config.batch.concurrency, 4);
         assert_eq!(config.completed_ttl, Duration::from_secs(3600));
+        assert_eq!(config.pacing, PacingConfig::default());
         assert_eq!(config.secret_id(crate::job::Platform::GoogleAds), "cost-etl/google_ads");
         for missing in ["OUTPUT_BUCKET", "IDEMPOTENCY_TABLE", "DLQ_URL", "SECRETS_PREFIX"] {
             let env = Env::from_pairs(minimal().into_iter().filter(|(k, _)| *k != missing));
@@ -151,7 +161,7 @@ mod tests {
 
     #[test]
     fn bad_values_name_their_variable() {
-        for (var, value) in [("BATCH_CONCURRENCY", "0"), ("BATCH_CONCURRENCY", "many"), ("MAX_JOB_DAYS", "0"), ("META_API_BASE", "graph.facebook.com"), ("META_API_VERSION", "23"), ("DEADLINE_MARGIN_SECONDS", "-1")] {
+        for (var, value) in [("BATCH_CONCURRENCY", "0"), ("BATCH_CONCURRENCY", "many"), ("MAX_JOB_DAYS", "0"), ("META_API_BASE", "graph.facebook.com"), ("META_API_VERSION", "23"), ("DEADLINE_MARGIN_SECONDS", "-1"), ("RETRY_MAX_BACKOFF_SECONDS", "0"), ("RETRY_MAX_BACKOFF_SECONDS", "43201")] {
             let mut pairs = minimal();
             pairs.push((var, value));
             let err = Config::from_env(&Env::from_pairs(pairs)).unwrap_err();

@@ -7,7 +7,7 @@
 //! back so the next delivery can run at once.
 
 use crate::config::Config;
-use crate::job::JobSpec;
+use crate::job::{JobMessage, JobSpec};
 use crate::normalize::group_by_day;
 use crate::platforms::{PlatformError, Registry};
 use crate::sink::{S3Sink, SinkError, WriteSummary};
@@ -22,6 +22,21 @@ use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 /// Ledger namespace: keys are `cost-etl#<sha256 of the canonical job>`.
 pub const LEDGER_NAMESPACE: &str = "cost-etl";
+
+/// The ledger key of a message. A plain job is keyed by its canonical text, so any repeat of it
+/// (a redelivery, a second send) is a duplicate while its COMPLETED record lives. A `refresh`
+/// message is keyed by its canonical text *and its SQS message id*: it never meets the plain
+/// job's COMPLETED record (it re-fetches and replaces the days), while a redelivery of that same
+/// refresh message is still a duplicate. A refresh without a message id (not from SQS) cannot
+/// be told apart from its redeliveries and is keyed by the job alone, marked as a refresh.
+pub fn idempotency_key(message: &JobMessage, message_id: Option<&str>) -> IdempotencyKey {
+    let canonical = message.job.canonical();
+    if !message.refresh {
+        return IdempotencyKey::derive(LEDGER_NAMESPACE, &canonical);
+    }
+    let id = message_id.unwrap_or("");
+    IdempotencyKey::derive(LEDGER_NAMESPACE, &format!("{canonical}#refresh#{id}"))
+}
 
 /// How a record was acknowledged.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -162,12 +177,13 @@ impl RecordProcessor for JobHandler {
 
     async fn process(&self, record: &SqsMessage, ctx: RecordContext) -> Result<Outcome, RecordFailure> {
         let message_id = record.message_id.as_deref().unwrap_or("-");
-        let job = match JobSpec::parse_with(record.body.as_deref().unwrap_or(""), &self.config.limits) {
-            Ok(job) => job,
+        let message = match JobMessage::parse_with(record.body.as_deref().unwrap_or(""), &self.config.limits) {
+            Ok(message) => message,
             Err(e) => return self.dead_letter(record, &format!("invalid_job.{}", e.code()), &e.to_string()).await,
         };
-        let label = job.label();
-        let key = IdempotencyKey::derive(LEDGER_NAMESPACE, &job.canonical());
+        let job = message.job.clone();
+        let label = if message.refresh { format!("{} (refresh)", job.label()) } else { job.label() };
+        let key = idempotency_key(&message, record.message_id.as_deref());
         let hold_until = UNIX_EPOCH + Duration::from_millis(ctx.deadline.epoch_millis());
         match self.ledger.claim(&key, hold_until).await {
             Ok(Claim::Claimed) => {}
@@ -177,7 +193,9 @@ impl RecordProcessor for JobHandler {
             }
             Ok(Claim::HeldElsewhere { until }) => {
                 let wait = until.duration_since(SystemTime::now()).unwrap_or(Duration::ZERO);
-                return Err(RecordFailure::new(format!("{label}: another invocation holds this job for {}s more", wait.as_secs())).with_retry_after(Some(wait)));
+                // Not started: back in seconds (pacing), by when the holder has usually finished
+                // and the next delivery is a duplicate or takes over a released claim.
+                return Err(RecordFailure::not_started(format!("{label}: another invocation holds this job for {}s more", wait.as_secs())).with_retry_after(Some(wait)));
             }
             // Whatever the class, a ledger failure is not the message's fault: deliver it again.
             Err(e) => return Err(RecordFailure::new(format!("{label}: {e}"))),
@@ -207,5 +225,30 @@ impl RecordProcessor for JobHandler {
                 }
             }
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::job::JobLimits;
+
+    fn message(body: &str) -> JobMessage {
+        JobMessage::parse_with(body, &JobLimits::default()).unwrap()
+    }
+
+    #[test]
+    fn a_refresh_message_has_its_own_key_per_message_and_a_plain_job_keeps_the_canonical_one() {
+        let plain = message(r#"{"platform":"meta","account_id":"act_1","date_from":"2026-11-20","date_to":"2026-11-22"}"#);
+        let refresh = message(r#"{"platform":"meta","account_id":"1","date_from":"2026-11-20","date_to":"2026-11-22","refresh":true}"#);
+        // A plain job's key is what it always was (and what cost-jobs' job_hash is made of).
+        assert_eq!(idempotency_key(&plain, Some("m1")), IdempotencyKey::derive(LEDGER_NAMESPACE, &plain.job.canonical()));
+        assert_eq!(idempotency_key(&plain, Some("m1")), idempotency_key(&plain, Some("m2")));
+        // A refresh never meets the plain job's COMPLETED record...
+        assert_ne!(idempotency_key(&refresh, Some("m1")), idempotency_key(&plain, Some("m1")));
+        // ...a redelivery of the same refresh message is a duplicate, tomorrow's refresh is not.
+        assert_eq!(idempotency_key(&refresh, Some("m1")), idempotency_key(&refresh, Some("m1")));
+        assert_ne!(idempotency_key(&refresh, Some("m1")), idempotency_key(&refresh, Some("m2")));
+        assert_ne!(idempotency_key(&refresh, None), idempotency_key(&plain, None));
     }
 }

@@ -190,6 +190,8 @@ impl JobSpec {
         let account_id = AccountId::parse(platform, field("account_id")?)?;
         let date_from = parse_date("date_from", field("date_from")?)?;
         let date_to = parse_date("date_to", field("date_to")?)?;
+        // Checked here too, so a body with a bad `refresh` is refused by every reader.
+        parse_refresh(object)?;
         JobSpec::new(platform, account_id, date_from, date_to, limits)
     }
 
@@ -226,6 +228,40 @@ impl JobSpec {
     /// Short human-readable form for logs: `meta/act_1234/2026-11-20..2026-11-22`.
     pub fn label(&self) -> String {
         format!("{}/{}/{}..{}", self.platform, self.account_id, self.date_from, self.date_to)
+    }
+}
+
+/// A job message: the job and how to treat an earlier completion of it.
+///
+/// `refresh: true` asks for the days to be fetched and replaced even when the same job already
+/// completed (platforms restate recent days). It is not part of the [`JobSpec`] (the job, its
+/// canonical text and S3 keys are the same either way); the handler gives a refresh message its
+/// own idempotency key (see docs/cost-etl.md, "Restated days").
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct JobMessage {
+    pub job: JobSpec,
+    pub refresh: bool,
+}
+
+impl JobMessage {
+    /// Parse an SQS body: the [`JobSpec`] rules plus the optional boolean `refresh`
+    /// (absent or `null` is `false`; any other type is a permanent error).
+    pub fn parse_with(body: &str, limits: &JobLimits) -> Result<JobMessage, JobError> {
+        if body.len() > MAX_BODY_BYTES {
+            return Err(JobError::TooLarge { bytes: body.len() });
+        }
+        let value: serde_json::Value = serde_json::from_str(body).map_err(|e| JobError::NotJson { reason: common::config::json_error_without_values(&e) })?;
+        let job = JobSpec::from_value(&value, limits)?;
+        let refresh = value.as_object().map(parse_refresh).transpose()?.unwrap_or(false);
+        Ok(JobMessage { job, refresh })
+    }
+}
+
+fn parse_refresh(object: &serde_json::Map<String, serde_json::Value>) -> Result<bool, JobError> {
+    match object.get("refresh") {
+        None | Some(serde_json::Value::Null) => Ok(false),
+        Some(serde_json::Value::Bool(b)) => Ok(*b),
+        Some(_) => Err(JobError::NotABoolean { field: "refresh" }),
     }
 }
 
@@ -278,6 +314,8 @@ pub enum JobError {
     MissingField { field: &'static str },
     #[error("invalid job message: field {field} must be a string")]
     NotAString { field: &'static str },
+    #[error("invalid job message: field {field} must be true or false")]
+    NotABoolean { field: &'static str },
     #[error("invalid job message: platform {value} is unknown; use one of meta, google_ads, tiktok")]
     UnknownPlatform { value: String },
     #[error("invalid job message: account_id {reason}")]
@@ -298,7 +336,7 @@ impl JobError {
             JobError::NotJson { .. } => "not_json",
             JobError::NotAnObject => "not_an_object",
             JobError::MissingField { .. } => "missing_field",
-            JobError::NotAString { .. } => "wrong_type",
+            JobError::NotAString { .. } | JobError::NotABoolean { .. } => "wrong_type",
             JobError::UnknownPlatform { .. } => "unknown_platform",
             JobError::InvalidAccountId { .. } => "invalid_account_id",
             JobError::InvalidDate { .. } => "invalid_date",
@@ -352,6 +390,26 @@ mod tests {
     }
 
     #[test]
+    fn refresh_is_an_optional_boolean_outside_the_job() {
+        let base = r#""platform":"meta","account_id":"act_1","date_from":"2026-11-20","date_to":"2026-11-22""#;
+        let parse = |extra: &str| JobMessage::parse_with(&format!("{{{base}{extra}}}"), &JobLimits::default());
+        let plain = parse("").unwrap();
+        assert!(!plain.refresh);
+        assert!(!parse(r#","refresh":false"#).unwrap().refresh);
+        assert!(!parse(r#","refresh":null"#).unwrap().refresh);
+        let refresh = parse(r#","refresh":true"#).unwrap();
+        assert!(refresh.refresh);
+        // Same job, same canonical text and S3 keys: refresh only changes the idempotency key.
+        assert_eq!(refresh.job, plain.job);
+        assert_eq!(refresh.job.canonical(), plain.job.canonical());
+        let err = parse(r#","refresh":"yes""#).unwrap_err();
+        assert_eq!(err, JobError::NotABoolean { field: "refresh" });
+        assert_eq!(err.class(), ErrorClass::Permanent);
+        assert!(err.to_string().contains("refresh"), "{err}");
+        assert_eq!(parse(r#","date_from":"x","refresh":true"#).unwrap_err().code(), "invalid_date");
+    }
+
+    #[test]
     fn platform_names_follow_the_message() {
         for (name, platform) in [("meta", Platform::Meta), ("google_ads", Platform::GoogleAds), ("tiktok", Platform::Tiktok)] {
             assert_eq!(name.parse::<Platform>().unwrap(), platform);
@@ -378,6 +436,9 @@ mod tests {
             (ok(r#","platform":7"#), "wrong_type"),
             (ok(r#","account_id":1234"#), "wrong_type"),
             (ok(r#","date_from":20261120"#), "wrong_type"),
+            (ok(r#","refresh":"true""#), "wrong_type"),
+            (ok(r#","refresh":1"#), "wrong_type"),
+            (ok(r#","refresh":[true]"#), "wrong_type"),
             (ok(r#","platform":"snapchat""#), "unknown_platform"),
             (ok(r#","platform":"Meta""#), "unknown_platform"),
             (ok(r#","account_id":"""#), "invalid_account_id"),

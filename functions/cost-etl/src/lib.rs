@@ -28,6 +28,8 @@ use std::time::Instant;
 pub struct App {
     config: Arc<Config>,
     handler: JobHandler,
+    /// For visibility changes on the queue the records came from.
+    sqs: aws_sdk_sqs::Client,
 }
 
 impl App {
@@ -56,7 +58,7 @@ impl App {
             sink: S3Sink::new(clients.s3.clone(), config.output_bucket.clone()),
             dead_letters: DeadLetters::new(clients.sqs.clone(), config.dlq_url.clone()),
         };
-        App { config, handler }
+        App { config, handler, sqs: clients.sqs }
     }
 
     /// The Lambda handler. Never returns an error: a thrown error would redeliver the whole
@@ -66,10 +68,16 @@ impl App {
         Ok(self.process(&event.payload.records, deadline).await.response())
     }
 
-    /// Run a batch and log/measure it; the full per-record report, for tests and benches.
+    /// Run a batch, pace the records that come back, and log/measure it; the full per-record
+    /// report, for tests and benches.
     pub async fn process(&self, records: &[SqsMessage], deadline: Deadline) -> BatchReport<Outcome> {
         let started = Instant::now();
         let report = run_batch(&self.handler, records, deadline, &self.config.batch).await;
+        // Advice only: whatever SQS answers, the failed records stay in batchItemFailures.
+        let paced = common::pacing::apply(&self.sqs, records, &report, &self.config.pacing).await;
+        if paced.failed > 0 {
+            tracing::warn!(changed = paced.changed, failed = paced.failed, "some failed records keep the queue's visibility timeout");
+        }
         metrics::report_batch(&report, &self.config.metrics_namespace, started.elapsed());
         report
     }

@@ -336,3 +336,99 @@ async fn handle_answers_a_lambda_event_with_a_partial_batch_response() {
     assert!(response.batch_item_failures.is_empty(), "{response:?} for {ids:?}");
     assert_eq!(w.objects().await.len(), 3 + 1 + 1);
 }
+
+/// A queue of its own with the 15-minute visibility timeout of the deployed jobs queue, its ARN,
+/// and the received records (real receipt handles) for `bodies`, in order.
+async fn paced_queue(w: &World, bodies: &[&str]) -> (String, Vec<SqsMessage>) {
+    let url = w.clients.sqs.create_queue().queue_name("jobs-paced").attributes(aws_sdk_sqs::types::QueueAttributeName::VisibilityTimeout, "900").send().await.unwrap().queue_url.unwrap();
+    let arn = w.clients.sqs.get_queue_attributes().queue_url(&url).attribute_names(aws_sdk_sqs::types::QueueAttributeName::QueueArn).send().await.unwrap();
+    let arn = arn.attributes().unwrap()[&aws_sdk_sqs::types::QueueAttributeName::QueueArn].clone();
+    for body in bodies {
+        w.clients.sqs.send_message().queue_url(&url).message_body(*body).send().await.unwrap();
+    }
+    let mut received: Vec<SqsMessage> = Vec::new();
+    for _ in 0..20 {
+        let out = w.clients.sqs.receive_message().queue_url(&url).max_number_of_messages(10).wait_time_seconds(1).send().await.unwrap();
+        for m in out.messages() {
+            let mut r = record(m.message_id().unwrap(), m.body().unwrap());
+            r.receipt_handle = m.receipt_handle().map(String::from);
+            r.event_source_arn = Some(arn.clone());
+            received.push(r);
+        }
+        if received.len() == bodies.len() {
+            break;
+        }
+    }
+    assert_eq!(received.len(), bodies.len(), "every message received once");
+    received.sort_by_key(|r| bodies.iter().position(|b| Some(*b) == r.body.as_deref()));
+    (url, received)
+}
+
+#[tokio::test]
+async fn a_never_started_record_comes_back_in_seconds_while_a_rate_limited_one_stays_away() {
+    let w = world().await;
+    w.meta.add_account("9001", "USD", synthetic_rows(2, d("2026-11-20"), d("2026-11-20")));
+    w.meta.add_account("9002", "USD", synthetic_rows(2, d("2026-11-20"), d("2026-11-20")));
+    w.meta.set_fault("9001", Fault::RateLimited { code: 80000, times: 1, regain_minutes: 5 });
+    let limited_body = job("9001", "2026-11-20", "2026-11-20");
+    let late_body = job("9002", "2026-11-20", "2026-11-20");
+    let (url, records) = paced_queue(&w, &[&limited_body, &late_body]).await;
+    let app = w.app();
+
+    let limited = app.process(&records[..1], far()).await;
+    assert_eq!(limited.records[0].status.retry_after(), Some(Duration::from_secs(300)));
+    // Inside the default 10 s start margin: never started.
+    let late = app.process(&records[1..], Deadline::after(Duration::from_secs(5))).await;
+    assert_eq!(late.records[0].status, RecordStatus::NotStarted(NotStarted::DeadlineNear));
+    assert_eq!(failed_ids(&limited).len() + failed_ids(&late).len(), 2, "pacing never turns a failure into a success");
+
+    // The queue's own timeout is 900 s: only the pacing can bring the late record back soon.
+    let started = std::time::Instant::now();
+    let mut back: Vec<String> = Vec::new();
+    while back.is_empty() && started.elapsed() < Duration::from_secs(30) {
+        let out = w.clients.sqs.receive_message().queue_url(&url).max_number_of_messages(10).wait_time_seconds(1).send().await.unwrap();
+        back.extend(out.messages().iter().map(|m| m.body().unwrap().to_string()));
+    }
+    assert_eq!(back, [late_body], "after {:?}", started.elapsed());
+    assert!(started.elapsed() < Duration::from_secs(20), "{:?}", started.elapsed());
+    // The rate-limited record is still invisible: its 300 s wait was set, not the 5 s one.
+    let out = w.clients.sqs.receive_message().queue_url(&url).max_number_of_messages(10).wait_time_seconds(2).send().await.unwrap();
+    assert!(out.messages().is_empty(), "{:?}", out.messages());
+}
+
+#[tokio::test]
+async fn pacing_failures_are_logged_and_the_records_stay_failed() {
+    let w = world().await;
+    // `record` carries fake receipt handles and a queue that does not exist in moto.
+    let report = w.app().process(&[record("late", &job("9101", "2026-11-20", "2026-11-20"))], Deadline::after(Duration::from_secs(1))).await;
+    assert_eq!(failed_ids(&report), ["late"]);
+}
+
+#[tokio::test]
+async fn a_refresh_message_refetches_and_replaces_completed_days_once_per_message() {
+    let w = world().await;
+    w.meta.add_account("9201", "USD", synthetic_rows(2, d("2026-11-20"), d("2026-11-21")));
+    let plain = job("9201", "2026-11-20", "2026-11-21");
+    let refresh = format!(r#"{{"platform":"meta","account_id":"9201","date_from":"2026-11-20","date_to":"2026-11-21","refresh":true}}"#);
+    let app = w.app();
+    assert!(matches!(app.process(&[record("today", &plain)], far()).await.records[0].status, RecordStatus::Done(Outcome::Processed(_))));
+    let before = w.objects().await;
+    assert_eq!(before.len(), 2);
+    // Tomorrow's plain job for the same days is a duplicate: nothing fetched.
+    assert_eq!(app.process(&[record("tomorrow-plain", &plain)], far()).await.records[0].status, RecordStatus::Done(Outcome::Duplicate));
+    assert_eq!(w.meta.reports_for("9201"), 1);
+
+    // The platform restates both days (more campaigns); a refresh message replaces them.
+    w.meta.add_account("9201", "USD", synthetic_rows(5, d("2026-11-20"), d("2026-11-21")));
+    let report = app.process(&[record("tomorrow-refresh", &refresh)], far()).await;
+    let RecordStatus::Done(Outcome::Processed(summary)) = &report.records[0].status else { panic!("{:?}", report.records[0].status) };
+    assert_eq!((summary.days, summary.rows), (2, 10));
+    let after = w.objects().await;
+    assert_eq!(after.keys().collect::<Vec<_>>(), before.keys().collect::<Vec<_>>(), "the same days, replaced in place");
+    assert_ne!(after, before);
+    // A redelivery of that refresh message is a duplicate; a later refresh message runs again.
+    assert_eq!(app.process(&[record("tomorrow-refresh", &refresh)], far()).await.records[0].status, RecordStatus::Done(Outcome::Duplicate));
+    assert_eq!(w.meta.reports_for("9201"), 2);
+    assert!(matches!(app.process(&[record("next-refresh", &refresh)], far()).await.records[0].status, RecordStatus::Done(Outcome::Processed(_))));
+    assert_eq!(w.meta.reports_for("9201"), 3);
+}

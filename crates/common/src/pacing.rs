@@ -1,0 +1,214 @@
+//! Retry pacing: how long a record that is delivered again stays invisible.
+//!
+//! Without it every record named in `batchItemFailures` waits out the queue's visibility
+//! timeout (15 minutes when the function may run 15 minutes): far too long for a record that
+//! never started (deadline margin, FIFO group stopped, a claim held by another invocation), and
+//! a fixed rhythm for a rate-limited platform whatever it asked for. [`visibility_timeout`] is
+//! the pure decision; [`apply`] is the one I/O step that tells SQS (ChangeMessageVisibilityBatch).
+//! Pacing is advice: if SQS refuses, the record still fails and comes back after the queue's
+//! own timeout, so nothing is lost.
+
+use crate::batch::{BatchReport, NotStarted, RecordStatus};
+use aws_lambda_events::sqs::SqsMessage;
+use aws_sdk_sqs::types::ChangeMessageVisibilityBatchRequestEntry;
+use std::collections::BTreeMap;
+use std::time::Duration;
+
+/// SQS refuses a visibility timeout above 12 hours.
+pub const SQS_MAX_VISIBILITY: Duration = Duration::from_secs(43_200);
+
+/// ChangeMessageVisibilityBatch takes at most 10 entries.
+const SQS_BATCH_MAX: usize = 10;
+
+/// Knobs of the schedule.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct PacingConfig {
+    /// Wait after a first failed delivery.
+    pub first_backoff: Duration,
+    /// Each further delivery multiplies the wait by this.
+    pub factor: u32,
+    /// No wait is longer than this (and never longer than [`SQS_MAX_VISIBILITY`]).
+    pub max_backoff: Duration,
+    /// Wait for a record that never started its work.
+    pub not_started: Duration,
+}
+
+impl Default for PacingConfig {
+    fn default() -> Self {
+        PacingConfig {
+            first_backoff: Duration::from_secs(10),
+            factor: 3,
+            max_backoff: Duration::from_secs(900),
+            not_started: Duration::from_secs(5),
+        }
+    }
+}
+
+impl PacingConfig {
+    fn cap(&self) -> Duration {
+        self.max_backoff.min(SQS_MAX_VISIBILITY)
+    }
+
+    /// The growing part: `first_backoff * factor^(receive_count - 1)`, capped; a missing count
+    /// counts as a first delivery.
+    pub fn backoff(&self, receive_count: Option<u32>) -> Duration {
+        let exponent = receive_count.unwrap_or(1).max(1) - 1;
+        let multiplier = self.factor.max(1).checked_pow(exponent).unwrap_or(u32::MAX);
+        self.first_backoff.checked_mul(multiplier).unwrap_or(Duration::MAX).min(self.cap())
+    }
+}
+
+/// The visibility timeout for a record, or `None` when it is done (SQS deletes it).
+///
+/// - Never started (by the loop, or a processor failure marked `not_started`): the short wait,
+///   so it comes back in seconds.
+/// - Failed with a retry hint (`Retry-After`, a platform's reset time): the hint, since the
+///   platform said when it will answer again.
+/// - Any other failure (error, panic, time-out): the backoff for its receive count.
+///
+/// Always capped; rounded up to whole seconds (SQS's unit), at least one second.
+pub fn visibility_timeout<O>(status: &RecordStatus<O>, receive_count: Option<u32>, config: &PacingConfig) -> Option<Duration> {
+    let wait = match status {
+        RecordStatus::Done(_) => return None,
+        RecordStatus::NotStarted(NotStarted::DeadlineNear | NotStarted::GroupStopped { .. }) => config.not_started,
+        RecordStatus::Failed(f) if f.not_started => config.not_started,
+        RecordStatus::Failed(f) => f.retry_after.unwrap_or_else(|| config.backoff(receive_count)),
+        RecordStatus::Panicked(_) | RecordStatus::TimedOut(_) => config.backoff(receive_count),
+    };
+    let capped = wait.min(config.cap());
+    let secs = capped.as_secs() + u64::from(capped.subsec_nanos() > 0);
+    Some(Duration::from_secs(secs.max(1)))
+}
+
+/// The queue URL of an SQS ARN (`arn:PARTITION:sqs:REGION:ACCOUNT:NAME`), built rather than
+/// looked up so the function needs no `sqs:GetQueueUrl`. SQS only reads the account and name
+/// from the URL; the request itself goes to the client's endpoint (moto included).
+pub fn queue_url_from_arn(arn: &str) -> Option<String> {
+    let parts: Vec<&str> = arn.split(':').collect();
+    let [prefix, partition, service, region, account, name] = parts.as_slice() else { return None };
+    let valid = |s: &str| !s.is_empty() && s.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_' || b == b'.');
+    if *prefix != "arn" || *service != "sqs" || !valid(region) || !account.bytes().all(|b| b.is_ascii_digit()) || account.is_empty() || !valid(name) {
+        return None;
+    }
+    let domain = match *partition {
+        "aws-cn" => "amazonaws.com.cn",
+        _ => "amazonaws.com",
+    };
+    Some(format!("https://sqs.{region}.{domain}/{account}/{name}"))
+}
+
+/// What [`apply`] did, for logs and tests.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct PacingSummary {
+    /// Records whose visibility was changed.
+    pub changed: usize,
+    /// Records SQS refused (or that could not be named: no receipt handle or queue ARN).
+    pub failed: usize,
+}
+
+/// Set the visibility of every failed record of `report` from [`visibility_timeout`]. Never
+/// fails: a refused change is logged and the record keeps the queue's timeout.
+pub async fn apply<O>(client: &aws_sdk_sqs::Client, records: &[SqsMessage], report: &BatchReport<O>, config: &PacingConfig) -> PacingSummary {
+    let mut summary = PacingSummary::default();
+    let mut by_queue: BTreeMap<String, Vec<ChangeMessageVisibilityBatchRequestEntry>> = BTreeMap::new();
+    for r in report.failed() {
+        let Some(timeout) = visibility_timeout(&r.status, r.receive_count, config) else { continue };
+        let record = records.get(r.index);
+        let handle = record.and_then(|m| m.receipt_handle.as_deref());
+        let url = record.and_then(|m| m.event_source_arn.as_deref()).and_then(queue_url_from_arn);
+        let (Some(handle), Some(url)) = (handle, url) else {
+            tracing::warn!(index = r.index, "cannot pace a record without receipt handle or SQS queue ARN; it keeps the queue's visibility timeout");
+            summary.failed += 1;
+            continue;
+        };
+        let entry = ChangeMessageVisibilityBatchRequestEntry::builder()
+            .id(format!("r{}", r.index))
+            .receipt_handle(handle)
+            .visibility_timeout(i32::try_from(timeout.as_secs()).unwrap_or(i32::MAX))
+            .build()
+            .expect("id and receipt handle set");
+        by_queue.entry(url).or_default().push(entry);
+    }
+    for (url, entries) in by_queue {
+        for chunk in entries.chunks(SQS_BATCH_MAX) {
+            match client.change_message_visibility_batch().queue_url(&url).set_entries(Some(chunk.to_vec())).send().await {
+                Ok(out) => {
+                    summary.changed += out.successful().len();
+                    summary.failed += out.failed().len();
+                    for f in out.failed() {
+                        tracing::warn!(entry = f.id(), code = f.code(), "SQS refused a visibility change; the record keeps the queue's timeout");
+                    }
+                }
+                Err(e) => {
+                    summary.failed += chunk.len();
+                    tracing::warn!(error = %crate::error::AwsError::new("sqs.ChangeMessageVisibilityBatch", &e), records = chunk.len(), "could not pace records; they keep the queue's timeout");
+                }
+            }
+        }
+    }
+    summary
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::batch::RecordFailure;
+
+    fn s(secs: u64) -> Option<Duration> {
+        Some(Duration::from_secs(secs))
+    }
+
+    fn failed(retry_after: Option<Duration>) -> RecordStatus<()> {
+        RecordStatus::Failed(RecordFailure::new("x").with_retry_after(retry_after))
+    }
+
+    #[test]
+    fn backoff_grows_with_the_receive_count_and_stops_at_the_cap() {
+        let c = PacingConfig::default();
+        let schedule: Vec<_> = (1..=7).map(|n| visibility_timeout(&failed(None), Some(n), &c)).collect();
+        assert_eq!(schedule, [s(10), s(30), s(90), s(270), s(810), s(900), s(900)]);
+        assert_eq!(visibility_timeout(&failed(None), None, &c), s(10));
+        assert_eq!(visibility_timeout(&failed(None), Some(0), &c), s(10));
+        // Huge counts saturate instead of overflowing.
+        assert_eq!(visibility_timeout(&failed(None), Some(u32::MAX), &c), s(900));
+        let panicked: RecordStatus<()> = RecordStatus::Panicked("p".into());
+        assert_eq!(visibility_timeout(&panicked, Some(2), &c), s(30));
+        let timed_out: RecordStatus<()> = RecordStatus::TimedOut(Duration::from_secs(1));
+        assert_eq!(visibility_timeout(&timed_out, Some(3), &c), s(90));
+    }
+
+    #[test]
+    fn a_retry_hint_is_honoured_within_the_caps() {
+        let c = PacingConfig::default();
+        assert_eq!(visibility_timeout(&failed(s(300)), Some(1), &c), s(300));
+        assert_eq!(visibility_timeout(&failed(s(2)), Some(4), &c), s(2));
+        assert_eq!(visibility_timeout(&failed(Some(Duration::from_millis(1500))), Some(1), &c), s(2));
+        assert_eq!(visibility_timeout(&failed(Some(Duration::ZERO)), Some(1), &c), s(1));
+        assert_eq!(visibility_timeout(&failed(s(86_400)), Some(1), &c), s(900));
+        let wide = PacingConfig { max_backoff: Duration::from_secs(100_000), ..c };
+        assert_eq!(visibility_timeout(&failed(s(86_400)), Some(1), &wide), Some(SQS_MAX_VISIBILITY));
+        assert_eq!(visibility_timeout(&failed(None), Some(30), &wide), Some(SQS_MAX_VISIBILITY));
+    }
+
+    #[test]
+    fn records_that_never_started_come_back_in_seconds_and_done_ones_are_left_alone() {
+        let c = PacingConfig::default();
+        let near: RecordStatus<()> = RecordStatus::NotStarted(NotStarted::DeadlineNear);
+        let stopped: RecordStatus<()> = RecordStatus::NotStarted(NotStarted::GroupStopped { after: None });
+        let held: RecordStatus<()> = RecordStatus::Failed(RecordFailure::not_started("held elsewhere").with_retry_after(s(600)));
+        for status in [near, stopped, held] {
+            assert_eq!(visibility_timeout(&status, Some(4), &c), s(5), "{status:?}");
+        }
+        assert_eq!(visibility_timeout(&RecordStatus::Done(()), Some(1), &c), None);
+    }
+
+    #[test]
+    fn queue_urls_come_from_sqs_arns_only() {
+        assert_eq!(queue_url_from_arn("arn:aws:sqs:eu-west-1:123456789012:jobs").as_deref(), Some("https://sqs.eu-west-1.amazonaws.com/123456789012/jobs"));
+        assert_eq!(queue_url_from_arn("arn:aws:sqs:us-east-1:123456789012:jobs.fifo").as_deref(), Some("https://sqs.us-east-1.amazonaws.com/123456789012/jobs.fifo"));
+        assert_eq!(queue_url_from_arn("arn:aws-cn:sqs:cn-north-1:123456789012:q").as_deref(), Some("https://sqs.cn-north-1.amazonaws.com.cn/123456789012/q"));
+        for bad in ["", "arn:aws:sns:us-east-1:123456789012:t", "arn:aws:sqs:us-east-1:acct:q", "arn:aws:sqs:us-east-1:123:", "arn:aws:sqs:us-east-1:123:a/b", "arn:aws:sqs:us-east-1:123:q:extra"] {
+            assert_eq!(queue_url_from_arn(bad), None, "{bad}");
+        }
+    }
+}
