@@ -8,9 +8,9 @@
 # arm64 (Graviton) is what we deploy. The build falls back to x86_64 only when the Rust target
 # aarch64-unknown-linux-gnu is missing and cannot be added, and says so loudly.
 # LAMBDA_ARCH=x86_64 forces x86_64 (e.g. to time the binaries on this machine).
-# LAMBDA_PROFILE=<name> builds with another cargo profile (scripts/bench-opt-level.sh defines
-# one per opt-level, so its variants get their own target directory and do not rebuild, nor wait
-# for, anyone's `release`).
+# LAMBDA_PROFILE=<name> builds with another cargo profile, recorded in build.json (CI's stack
+# checks use `dev` for speed; scripts/bench-opt-level.sh one profile per opt-level). Only a
+# `release` build may be deployed to AWS: sls/build-guard.js refuses anything else.
 #
 # Why the copies: serverless uploads each artifact under its file name, so two artifacts both
 # called bootstrap.zip share one S3 key and the second upload overwrites the first (one binary
@@ -77,7 +77,7 @@ done
 
 # Record what was built, next to the zips: serverless.yml reads the architecture from here.
 {
-  printf '{\n  "architecture": "%s",\n  "target": "%s",\n  "functions": {' "$arch" "$triple"
+  printf '{\n  "architecture": "%s",\n  "target": "%s",\n  "profile": "%s",\n  "functions": {' "$arch" "$triple" "$profile"
   sep=''
   for b in "${BINARIES[@]}"; do
     zip=$LAMBDA_DIR/$b.zip

@@ -221,7 +221,7 @@ def check_deployed(aws, build):
             # moto ignores TimeToLiveSpecification in CloudFormation; CloudFormation applies it.
             spec = res[lid]["Properties"].get("TimeToLiveSpecification")
             check(spec == {"AttributeName": ttl_attr, "Enabled": True},
-                  f"{table}: TTL on expiration (deployed template; moto does not apply it)")
+                  f"{table}: TTL on {ttl_attr} (deployed template; moto does not apply it)")
 
     bucket = outputs["OutputBucketName"]
     s3.head_bucket(Bucket=bucket)
