@@ -303,7 +303,8 @@ def main():
           Enabled: true
 
     # ---------------------------------------------------------------- output bucket"""
-        edit(svc, key, key.replace("AttributeName: connector_task", "AttributeName: pk"))
+        changed_key = key.replace("AttributeName: connector_task", "AttributeName: pk")
+        edit(svc, key, changed_key)
         code, report = plan(svc, env)
         check(code == 2, f"plan exits 2 (exit {code})")
         table = [r for r in report["resources"] if r["logicalId"] == "RestartStateTable"]
@@ -312,7 +313,7 @@ def main():
         levels = {(w["level"], w["logicalId"]) for w in report["warnings"]}
         check(("FAIL", "RestartStateTable") in levels, "FAIL: named table cannot be replaced")
         check(("DATA LOSS", "RestartStateTable") in levels, "DATA LOSS: the table's items")
-        edit(svc, key.replace("AttributeName: id", "AttributeName: pk"), key)
+        edit(svc, changed_key, key)
 
         step("plan with batchSize 10 -> 5 and one more IAM action")
         edit(svc, "    batchSize: 10\n", "    batchSize: 5\n")
