@@ -2,8 +2,8 @@
 // `serverless invoke local -f <fn>` for the Rust functions, natively: no Docker.
 //
 // For `provided.*` functions, the built-in invoke-local (which needs a Docker daemon for these
-// runtimes) is replaced by: build the function's binary for this machine (`cargo build --bin
-// <name>`, the name taken from the artifact, e.g. target/lambda/cost-etl.zip -> cost-etl), start a
+// runtimes) is replaced by: build the function's binary for this machine (dev profile; the binary
+// named after the artifact, e.g. target/lambda/cost-etl.zip -> cost-etl), start a
 // one-shot Lambda Runtime API on 127.0.0.1 (sls/runtime-api.js), run the real binary against it
 // with the function's environment from serverless.yml merged with --env, and print the answer the
 // way `serverless invoke` does. A function error prints the error and exits non-zero.
@@ -92,8 +92,11 @@ class RustInvokeLocal {
 
   async buildBinary(bin) {
     const cargo = process.env.CARGO || 'cargo';
-    const args = ['build', '--bin', bin, '--message-format=json-render-diagnostics'];
-    if (this.log) this.log.notice(`Building ${bin} for this machine (cargo ${args.slice(0, 3).join(' ')})`);
+    // The same selection as `make test` and `make run` (--workspace --all-targets): cargo unifies
+    // dependency features per selection, so building only `--bin <name>` would compile a second
+    // set of dependencies next to the one those commands already built.
+    const args = ['build', '--workspace', '--all-targets', '--message-format=json-render-diagnostics'];
+    if (this.log) this.log.notice(`Building ${bin} for this machine (cargo build --workspace --all-targets)`);
     return new Promise((resolve, reject) => {
       const child = spawn(cargo, args, { cwd: this.serverless.serviceDir, stdio: ['ignore', 'pipe', 'inherit'] });
       let executable = null;
@@ -106,7 +109,9 @@ class RustInvokeLocal {
           buffer = buffer.slice(nl + 1);
           try {
             const msg = JSON.parse(line);
-            if (msg.reason === 'compiler-artifact' && msg.executable && msg.target && msg.target.name === bin) executable = msg.executable;
+            // The binary itself, not its unit-test harness (same target name, profile.test true).
+            const isBin = msg.target && msg.target.kind && msg.target.kind.includes('bin') && msg.profile && !msg.profile.test;
+            if (msg.reason === 'compiler-artifact' && msg.executable && isBin && msg.target.name === bin) executable = msg.executable;
           } catch {
             // not a cargo message
           }
@@ -114,7 +119,7 @@ class RustInvokeLocal {
       });
       child.on('error', (error) => reject(this.error(`cannot run cargo (${error.message}); is the Rust toolchain installed?`)));
       child.on('close', (code) => {
-        if (code !== 0) reject(this.error(`cargo build --bin ${bin} failed (exit ${code}), see above`));
+        if (code !== 0) reject(this.error(`cargo build failed (exit ${code}), see above`));
         else if (!executable) reject(this.error(`cargo built no executable named ${bin}`));
         else resolve(executable);
       });
