@@ -5,5 +5,7 @@
 //! Each peer is one module with a `State` that tests seed and inspect, and a `serve` that binds
 //! a free port and returns its base URL.
 
+pub mod google_ads;
 pub mod kafka_connect;
 pub mod meta;
+pub mod tiktok;

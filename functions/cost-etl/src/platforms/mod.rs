@@ -6,7 +6,9 @@
 //! cold start), and a body reader that refuses oversized answers. Adding a platform is one new
 //! file plus one line in [`Registry::from_config`].
 
+pub mod google_ads;
 pub mod meta;
+pub mod tiktok;
 
 use crate::config::{Clients, Config};
 use crate::job::{JobSpec, Platform};
@@ -47,7 +49,10 @@ impl Registry {
 
     /// Every adapter this build has, configured.
     pub fn from_config(config: &Config, clients: &Clients) -> Registry {
-        Registry::new().with(Arc::new(meta::MetaAdapter::new(config, clients)))
+        Registry::new()
+            .with(Arc::new(meta::MetaAdapter::new(config, clients)))
+            .with(Arc::new(google_ads::GoogleAdsAdapter::new(config, clients)))
+            .with(Arc::new(tiktok::TiktokAdapter::new(config, clients)))
     }
 
     pub fn get(&self, platform: Platform) -> Option<&Arc<dyn CostSource>> {

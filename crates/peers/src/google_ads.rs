@@ -1,0 +1,1 @@
+//! Local GoogleAds reporting API peer (being written; see issue 7).

@@ -1,0 +1,1 @@
+//! Local Tiktok reporting API peer (being written; see issue 7).
