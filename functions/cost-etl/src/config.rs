@@ -13,6 +13,9 @@ use std::time::Duration;
 pub const DEFAULT_META_API_BASE: &str = "https://graph.facebook.com";
 pub const DEFAULT_META_API_VERSION: &str = "v23.0";
 pub const DEFAULT_GOOGLE_ADS_API_BASE: &str = "https://googleads.googleapis.com";
+/// Newest Google Ads API major version in the release notes (v26, 2026-10-14); minor versions
+/// (v26.1) keep the same path.
+pub const DEFAULT_GOOGLE_ADS_API_VERSION: &str = "v26";
 pub const DEFAULT_TIKTOK_API_BASE: &str = "https://business-api.tiktok.com";
 pub const DEFAULT_GOOGLE_OAUTH_TOKEN_URL: &str = "https://oauth2.googleapis.com/token";
 
@@ -23,6 +26,8 @@ pub struct PlatformEndpoints {
     /// Graph API version path segment, e.g. `v23.0`.
     pub meta_api_version: String,
     pub google_ads_api_base: String,
+    /// Google Ads API major version path segment, e.g. `v26`.
+    pub google_ads_api_version: String,
     pub tiktok_api_base: String,
     pub google_oauth_token_url: String,
 }
@@ -65,6 +70,11 @@ impl Config {
         if !version_ok {
             return Err(ConfigError::new("META_API_VERSION", "is not a Graph API version like v23.0"));
         }
+        let google_ads_api_version = env.optional("GOOGLE_ADS_API_VERSION").unwrap_or_else(|| DEFAULT_GOOGLE_ADS_API_VERSION.to_string());
+        let google_version_ok = google_ads_api_version.strip_prefix('v').is_some_and(|v| (1..=3).contains(&v.len()) && v.bytes().all(|b| b.is_ascii_digit()));
+        if !google_version_ok {
+            return Err(ConfigError::new("GOOGLE_ADS_API_VERSION", "is not a Google Ads API major version like v26"));
+        }
         let pacing_defaults = PacingConfig::default();
         let max_backoff = env.seconds_or("RETRY_MAX_BACKOFF_SECONDS", pacing_defaults.max_backoff)?;
         if max_backoff.is_zero() || max_backoff > SQS_MAX_VISIBILITY {
@@ -79,6 +89,7 @@ impl Config {
                 meta_api_base: env.url_or("META_API_BASE", DEFAULT_META_API_BASE)?,
                 meta_api_version,
                 google_ads_api_base: env.url_or("GOOGLE_ADS_API_BASE", DEFAULT_GOOGLE_ADS_API_BASE)?,
+                google_ads_api_version,
                 tiktok_api_base: env.url_or("TIKTOK_API_BASE", DEFAULT_TIKTOK_API_BASE)?,
                 google_oauth_token_url: env.url_or("GOOGLE_OAUTH_TOKEN_URL", DEFAULT_GOOGLE_OAUTH_TOKEN_URL)?,
             },
@@ -148,6 +159,7 @@ mod tests {
         let config = Config::from_env(&Env::from_pairs(minimal())).unwrap();
         assert_eq!(config.endpoints.meta_api_base, DEFAULT_META_API_BASE);
         assert_eq!(config.endpoints.meta_api_version, "v23.0");
+        assert_eq!(config.endpoints.google_ads_api_version, "v26");
         assert_eq!(config.limits.max_days, 93);
         assert_eq!(config.batch.concurrency, 4);
         assert_eq!(config.completed_ttl, Duration::from_secs(3600));
@@ -161,7 +173,7 @@ mod tests {
 
     #[test]
     fn bad_values_name_their_variable() {
-        for (var, value) in [("BATCH_CONCURRENCY", "0"), ("BATCH_CONCURRENCY", "many"), ("MAX_JOB_DAYS", "0"), ("META_API_BASE", "graph.facebook.com"), ("META_API_VERSION", "23"), ("DEADLINE_MARGIN_SECONDS", "-1"), ("RETRY_MAX_BACKOFF_SECONDS", "0"), ("RETRY_MAX_BACKOFF_SECONDS", "43201")] {
+        for (var, value) in [("BATCH_CONCURRENCY", "0"), ("BATCH_CONCURRENCY", "many"), ("MAX_JOB_DAYS", "0"), ("META_API_BASE", "graph.facebook.com"), ("META_API_VERSION", "23"), ("GOOGLE_ADS_API_VERSION", "26"), ("GOOGLE_ADS_API_VERSION", "v26.1"), ("GOOGLE_ADS_API_VERSION", "v"), ("DEADLINE_MARGIN_SECONDS", "-1"), ("RETRY_MAX_BACKOFF_SECONDS", "0"), ("RETRY_MAX_BACKOFF_SECONDS", "43201")] {
             let mut pairs = minimal();
             pairs.push((var, value));
             let err = Config::from_env(&Env::from_pairs(pairs)).unwrap_err();
