@@ -67,10 +67,10 @@ pub struct Advertiser {
 /// A fault injected for one advertiser (on both endpoints).
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Fault {
-    /// Answer the next `times` requests with code 40100 (HTTP 200).
+    /// Answer the next `times` requests with code 40100 (HTTP 200); `u32::MAX` for always.
     RateLimited { times: u32 },
     /// Answer the next `times` requests with a system error: code 50000 with HTTP 200, or,
-    /// with `http: true`, an HTTP 500 from the gateway in front of the API.
+    /// with `http: true`, an HTTP 500 from the gateway in front of the API; `u32::MAX` for always.
     ServerError { times: u32, http: bool },
     /// The token was revoked for this advertiser (code 40105).
     BadToken,
