@@ -86,8 +86,8 @@ impl GoogleAdsAdapter {
 
     async fn fetch_all(&self, job: &JobSpec, deadline: Deadline) -> Result<Vec<CostRow>, PlatformError> {
         let secret = self.secret.get().await.map_err(|source| PlatformError::Credentials { platform: PLATFORM, source })?;
-        let login_customer_id = secret.login_customer_id.as_deref().map(parse_login_customer_id).transpose()?.flatten();
         let result = async {
+            let login_customer_id = secret.login_customer_id.as_deref().map(parse_login_customer_id).transpose()?.flatten();
             let token = self.access_token(&secret, deadline, None).await?;
             match self.search_stream(job, &secret, login_customer_id.as_deref(), &token, deadline).await? {
                 Attempt::Rows(rows) => Ok(rows),
