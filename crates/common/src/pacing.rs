@@ -61,7 +61,8 @@ impl PacingConfig {
 /// The visibility timeout for a record, or `None` when it is done (SQS deletes it).
 ///
 /// - Never started (by the loop, or a processor failure marked `not_started`): the short wait,
-///   so it comes back in seconds.
+///   so it comes back in seconds; a record whose job another invocation holds waits out the
+///   hold from its second delivery on.
 /// - Failed with a retry hint (`Retry-After`, a platform's reset time): the hint, since the
 ///   platform said when it will answer again.
 /// - Any other failure (error, panic, time-out): the backoff for its receive count.
@@ -71,7 +72,15 @@ pub fn visibility_timeout<O>(status: &RecordStatus<O>, receive_count: Option<u32
     let wait = match status {
         RecordStatus::Done(_) => return None,
         RecordStatus::NotStarted(NotStarted::DeadlineNear | NotStarted::GroupStopped { .. }) => config.not_started,
-        RecordStatus::Failed(f) if f.not_started => config.not_started,
+        // A claim held by another invocation (the hint is how long the hold lasts): the first
+        // time, back in seconds (duplicate deliveries usually race a holder that is about to
+        // finish); after that, wait out the hold, so a long-running holder cannot use up the
+        // queue's maxReceiveCount and push its duplicate into the DLQ.
+        RecordStatus::Failed(f) if f.not_started => match f.retry_after {
+            Some(hold) if receive_count.unwrap_or(1) > 1 => hold.max(config.not_started),
+            Some(hold) => hold.min(config.not_started),
+            None => config.not_started,
+        },
         RecordStatus::Failed(f) => f.retry_after.unwrap_or_else(|| config.backoff(receive_count)),
         RecordStatus::Panicked(_) | RecordStatus::TimedOut(_) => config.backoff(receive_count),
     };
@@ -196,9 +205,18 @@ mod tests {
         let near: RecordStatus<()> = RecordStatus::NotStarted(NotStarted::DeadlineNear);
         let stopped: RecordStatus<()> = RecordStatus::NotStarted(NotStarted::GroupStopped { after: None });
         let held: RecordStatus<()> = RecordStatus::Failed(RecordFailure::not_started("held elsewhere").with_retry_after(s(600)));
-        for status in [near, stopped, held] {
-            assert_eq!(visibility_timeout(&status, Some(4), &c), s(5), "{status:?}");
+        for status in [&near, &stopped, &held] {
+            assert_eq!(visibility_timeout(status, Some(1), &c), s(5), "{status:?}");
         }
+        for status in [&near, &stopped] {
+            assert_eq!(visibility_timeout(status, Some(4), &c), s(5), "{status:?}");
+        }
+        // From the second delivery on, a held claim is waited out (not 5 s per receive, which
+        // would walk a duplicate into the DLQ while a slow holder is still working).
+        assert_eq!(visibility_timeout(&held, Some(2), &c), s(600));
+        let ending: RecordStatus<()> = RecordStatus::Failed(RecordFailure::not_started("held elsewhere").with_retry_after(Some(Duration::from_millis(1500))));
+        assert_eq!(visibility_timeout(&ending, Some(1), &c), s(2), "a hold ending sooner than the short wait is not outwaited");
+        assert_eq!(visibility_timeout(&ending, Some(3), &c), s(5));
         assert_eq!(visibility_timeout(&RecordStatus::Done(()), Some(1), &c), None);
     }
 
