@@ -44,11 +44,14 @@ impl Invocation {
 /// Inside a test run everything is already fresh and this takes a second.
 pub fn build_binary(name: &str) -> PathBuf {
     let root = workspace_root();
-    let status = Command::new(std::env::var("CARGO").unwrap_or_else(|_| "cargo".into()))
-        .args(["build", "--quiet", "--workspace", "--all-targets"])
-        .current_dir(&root)
-        .status()
-        .expect("cannot run cargo build");
+    let mut cargo = Command::new(std::env::var("CARGO").unwrap_or_else(|_| "cargo".into()));
+    cargo.args(["build", "--quiet", "--workspace", "--all-targets"]).current_dir(&root);
+    for (name, _) in std::env::vars_os() {
+        if name.to_str().is_some_and(inherited_from_cargo_test) {
+            cargo.env_remove(&name);
+        }
+    }
+    let status = cargo.status().expect("cannot run cargo build");
     assert!(status.success(), "cargo build --workspace --all-targets failed (needed for {name})");
     let target = std::env::var_os("CARGO_TARGET_DIR").map(PathBuf::from).unwrap_or_else(|| root.join("target"));
     let target = if target.is_absolute() { target } else { root.join(target) };
@@ -57,11 +60,27 @@ pub fn build_binary(name: &str) -> PathBuf {
     binary
 }
 
+/// Variables `cargo test` sets for the test process (`CARGO_MANIFEST_DIR`, `CARGO_PKG_NAME`,
+/// `CARGO_BIN_EXE_*`...). A nested `cargo build` must not see them: build scripts such as ring's
+/// declare `rerun-if-env-changed=CARGO_MANIFEST_DIR`, so the nested build would rerun them and
+/// rebuild ring, rustls and the whole AWS SDK, and the next top-level build would rebuild them
+/// back. The user's own cargo settings (home, target dir, profiles, registries) are kept.
+fn inherited_from_cargo_test(name: &str) -> bool {
+    const KEEP: [&str; 8] = ["CARGO_HOME", "CARGO_TARGET_DIR", "CARGO_BUILD_", "CARGO_PROFILE_", "CARGO_NET_", "CARGO_REGISTR", "CARGO_TERM_", "CARGO_INCREMENTAL"];
+    (name.starts_with("CARGO_") && !KEEP.iter().any(|k| name.starts_with(k))) || name == "OUT_DIR"
+}
+
 impl LambdaFunction {
     /// Build `name`, start the emulator and the function with `env` (plus the Runtime API
     /// variables), and wait until the emulator answers.
     pub fn start(name: &str, env: &[(String, String)]) -> LambdaFunction {
-        let binary = build_binary(name);
+        LambdaFunction::start_built(&build_binary(name), env)
+    }
+
+    /// Like [`LambdaFunction::start`], for a binary the caller has already built (no second
+    /// `cargo build`, which would wait on the build lock if sources changed meanwhile).
+    pub fn start_built(binary: &std::path::Path, env: &[(String, String)]) -> LambdaFunction {
+        let name = binary.file_name().and_then(|n| n.to_str()).unwrap_or("function");
         let port = free_port();
         let log_path = std::env::temp_dir().join(format!("{name}-{port}.log"));
 
@@ -77,7 +96,7 @@ impl LambdaFunction {
         wait_for_port(port, Duration::from_secs(30));
 
         let log = std::fs::File::create(&log_path).expect("cannot create function log");
-        let mut function = Command::new(&binary);
+        let mut function = Command::new(binary);
         function
             .env_clear()
             .env("PATH", std::env::var("PATH").unwrap_or_default())
@@ -142,5 +161,20 @@ fn wait_for_port(port: u16, limit: Duration) {
     while TcpStream::connect(("127.0.0.1", port)).is_err() {
         assert!(Instant::now() < deadline, "the Runtime API emulator did not listen on {port} within {limit:?}");
         std::thread::sleep(Duration::from_millis(50));
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::inherited_from_cargo_test;
+
+    #[test]
+    fn a_nested_build_drops_what_cargo_test_set_and_keeps_the_users_settings() {
+        for dropped in ["CARGO_MANIFEST_DIR", "CARGO_PKG_NAME", "CARGO_BIN_EXE_local-pipeline", "CARGO_MANIFEST_PATH", "CARGO_CRATE_NAME", "OUT_DIR"] {
+            assert!(inherited_from_cargo_test(dropped), "{dropped}");
+        }
+        for kept in ["CARGO_HOME", "CARGO_TARGET_DIR", "CARGO_BUILD_JOBS", "CARGO_PROFILE_DEV_DEBUG", "CARGO_NET_OFFLINE", "CARGO_REGISTRIES_CRATES_IO_PROTOCOL", "CARGO_TERM_COLOR", "CARGO_INCREMENTAL", "CARGO", "PATH"] {
+            assert!(!inherited_from_cargo_test(kept), "{kept}");
+        }
     }
 }
