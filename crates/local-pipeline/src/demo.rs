@@ -1,11 +1,19 @@
 //! The demo world: a Kafka Connect cluster with failures of different kinds, ad accounts with
-//! faults, and a realistic set of jobs (good ones, duplicates, invalid ones, a rate-limited one).
+//! faults on all three ad platforms, and a realistic set of jobs: good ones, duplicates (one
+//! spelled differently), invalid ones, rate-limited ones, and one that never succeeds and is
+//! moved to the DLQ by the queue's redrive policy.
 
 use chrono::NaiveDate;
+use peers::google_ads::GoogleAdsPeer;
 use peers::kafka_connect::{KafkaConnect, FAILED, PAUSED, RUNNING};
 use peers::meta::{synthetic_rows, Fault, MetaPeer};
+use peers::tiktok::TiktokPeer;
 
 pub const META_TOKEN: &str = "local-demo-meta-token";
+pub const GOOGLE_CLIENT_ID: &str = "local-demo.apps.googleusercontent.com";
+pub const GOOGLE_CLIENT_SECRET: &str = "local-demo-client-secret";
+pub const GOOGLE_REFRESH_TOKEN: &str = "local-demo-refresh-token";
+pub const TIKTOK_TOKEN: &str = "local-demo-tiktok-token";
 
 const ES_BULK_TIMEOUT: &str = "org.apache.kafka.connect.errors.ConnectException: Exiting WorkerSinkTask due to unrecoverable exception.
 \tat org.apache.kafka.connect.runtime.WorkerSinkTask.deliverMessages(WorkerSinkTask.java:632)
@@ -80,19 +88,47 @@ pub fn meta() -> MetaPeer {
     meta
 }
 
+/// Google Ads customers: a healthy one, one rate-limited once (asking for 2 s), and one whose
+/// every answer is 503 UNAVAILABLE (it exhausts its receives and the redrive policy dead-letters it).
+pub fn google_ads() -> GoogleAdsPeer {
+    let google = GoogleAdsPeer::new(GOOGLE_CLIENT_ID, GOOGLE_CLIENT_SECRET, GOOGLE_REFRESH_TOKEN);
+    let (from, to) = (date("2026-11-01"), date("2026-11-30"));
+    google.add_customer("1234567890", "JPY", peers::google_ads::synthetic_rows(4, from, to));
+    google.add_customer("2223334444", "USD", peers::google_ads::synthetic_rows(2, from, to));
+    google.set_fault("2223334444", peers::google_ads::Fault::RateLimited { times: 1, retry_delay_secs: 2 });
+    google.add_customer("5556667777", "EUR", peers::google_ads::synthetic_rows(2, from, to));
+    google.set_fault("5556667777", peers::google_ads::Fault::ServerError { unavailable: true });
+    google
+}
+
+/// TikTok advertisers: one in KRW with two months of data (a job longer than the API's 30-day
+/// span), one in USD.
+pub fn tiktok() -> TiktokPeer {
+    let tiktok = TiktokPeer::new(TIKTOK_TOKEN);
+    tiktok.add_advertiser("7012345678901234567", "KRW", peers::tiktok::synthetic_rows(3, date("2026-09-01"), date("2026-11-30")));
+    tiktok.add_advertiser("7098765432109876543", "USD", peers::tiktok::synthetic_rows(2, date("2026-11-01"), date("2026-11-30")));
+    tiktok
+}
+
 /// The job messages the orchestrator would enqueue today, with the mistakes real queues see.
 pub fn job_messages() -> Vec<(&'static str, String)> {
-    let job = |account: &str, from: &str, to: &str| format!(r#"{{"platform":"meta","account_id":"{account}","date_from":"{from}","date_to":"{to}"}}"#);
+    let job = |platform: &str, account: &str, from: &str, to: &str| format!(r#"{{"platform":"{platform}","account_id":"{account}","date_from":"{from}","date_to":"{to}"}}"#);
     vec![
-        ("good", job("act_1001", "2026-11-20", "2026-11-22")),
-        ("good", job("act_1002", "2026-11-20", "2026-11-26")),
-        ("good", job("act_1001", "2026-11-23", "2026-11-26")),
-        ("duplicate", job("act_1001", "2026-11-20", "2026-11-22")),
-        ("duplicate", job("act_1002", "2026-11-20", "2026-11-26")),
-        ("rate-limited once", job("act_1003", "2026-11-20", "2026-11-24")),
-        ("revoked token", job("act_1004", "2026-11-20", "2026-11-21")),
-        ("unknown account", job("act_9999", "2026-11-20", "2026-11-21")),
-        ("invalid: reversed dates", job("act_1001", "2026-11-22", "2026-11-20")),
+        ("good", job("meta", "act_1001", "2026-11-20", "2026-11-22")),
+        ("good", job("meta", "act_1002", "2026-11-20", "2026-11-26")),
+        ("good", job("meta", "act_1001", "2026-11-23", "2026-11-26")),
+        ("duplicate", job("meta", "act_1001", "2026-11-20", "2026-11-22")),
+        ("duplicate", job("meta", "act_1002", "2026-11-20", "2026-11-26")),
+        ("rate-limited once", job("meta", "act_1003", "2026-11-20", "2026-11-24")),
+        ("revoked token", job("meta", "act_1004", "2026-11-20", "2026-11-21")),
+        ("unknown account", job("meta", "act_9999", "2026-11-20", "2026-11-21")),
+        ("good", job("google_ads", "123-456-7890", "2026-11-20", "2026-11-26")),
+        ("duplicate, other spelling", job("google_ads", "1234567890", "2026-11-20", "2026-11-26")),
+        ("rate-limited once", job("google_ads", "222-333-4444", "2026-11-24", "2026-11-26")),
+        ("always 503", job("google_ads", "555-666-7777", "2026-11-25", "2026-11-26")),
+        ("good, 61 days", job("tiktok", "7012345678901234567", "2026-09-27", "2026-11-26")),
+        ("good", job("tiktok", "7098765432109876543", "2026-11-20", "2026-11-26")),
+        ("invalid: reversed dates", job("meta", "act_1001", "2026-11-22", "2026-11-20")),
         ("invalid: unknown platform", r#"{"platform":"myspace","account_id":"a1","date_from":"2026-11-20","date_to":"2026-11-21"}"#.to_string()),
         ("invalid: not JSON", "fetch act_1001 please".to_string()),
     ]

@@ -1,6 +1,7 @@
 //! The whole pipeline on one machine, for `make run`.
 //!
-//! 1. build both functions; start moto, the Kafka Connect peer and the Meta peer on 127.0.0.1;
+//! 1. build both functions; start moto, the Kafka Connect peer and the Meta, Google Ads and
+//!    TikTok peers on 127.0.0.1;
 //! 2. create the queues, tables and bucket as serverless.yml defines them (stage `local`);
 //! 3. run connect-health once under the Lambda Runtime API emulator and show what it published,
 //!    restarted and skipped;
@@ -26,30 +27,54 @@ impl Progress {
     }
 }
 
-pub async fn run() -> Result<(), String> {
+/// What the run did, for callers that check it (the pipeline's own test).
+#[derive(Debug, Clone)]
+pub struct RunSummary {
+    /// connect-health's JSON report.
+    pub connect_health: serde_json::Value,
+    pub cost_etl: report::CostEtlSummary,
+}
+
+/// Run the whole pipeline once, printing progress (stderr) and the summaries (stdout).
+pub async fn run() -> Result<RunSummary, String> {
     let p = Progress(Instant::now());
     p.say("building connect-health and cost-etl (debug profile)");
-    test_support::lambda::build_binary("connect-health");
-    test_support::lambda::build_binary("cost-etl");
+    let health_binary = test_support::lambda::build_binary("connect-health");
+    let etl_binary = test_support::lambda::build_binary("cost-etl");
 
-    p.say("starting moto_server, the Kafka Connect peer (Connect 3.7) and the Meta Insights peer");
+    p.say("starting moto_server, the Kafka Connect peer (Connect 3.7) and the Meta, Google Ads and TikTok peers");
     let moto = Moto::start();
     let aws = moto.sdk_config();
     let connect = demo::kafka_connect();
     let (connect_url, _connect_server) = peers::kafka_connect::serve(connect.clone()).await;
     let meta = demo::meta();
     let meta_url = peers::meta::serve(meta.clone()).await;
+    let google = demo::google_ads();
+    let google_url = peers::google_ads::serve(google.clone()).await;
+    let tiktok = demo::tiktok();
+    let tiktok_url = peers::tiktok::serve(tiktok.clone()).await;
 
     p.say(&format!("creating queues, tables and bucket from serverless.yml (stage {STAGE}) on moto {}", moto.endpoint()));
     let stack = stack::create(&aws, STAGE).await?;
     let secrets_prefix = format!("pipeline/{STAGE}/ad-platforms");
-    common::aws::secrets_client(&aws)
-        .create_secret()
-        .name(format!("{secrets_prefix}/meta"))
-        .secret_string(serde_json::json!({ "access_token": demo::META_TOKEN }).to_string())
-        .send()
-        .await
-        .map_err(|e| format!("CreateSecret: {e}"))?;
+    let secrets = [
+        ("meta", serde_json::json!({ "access_token": demo::META_TOKEN })),
+        (
+            "google_ads",
+            serde_json::json!({ "client_id": demo::GOOGLE_CLIENT_ID, "client_secret": demo::GOOGLE_CLIENT_SECRET, "refresh_token": demo::GOOGLE_REFRESH_TOKEN }),
+        ),
+        ("tiktok", serde_json::json!({ "access_token": demo::TIKTOK_TOKEN })),
+    ];
+    let secrets_client = common::aws::secrets_client(&aws);
+    for (platform, value) in secrets {
+        secrets_client
+            .create_secret()
+            .name(format!("{secrets_prefix}/{platform}"))
+            .secret_string(value.to_string())
+            .send()
+            .await
+            .map_err(|e| format!("CreateSecret {secrets_prefix}/{platform}: {e}"))?;
+    }
 
     // connect-health
     p.say("connect-health: one scheduled run");
@@ -62,7 +87,7 @@ pub async fn run() -> Result<(), String> {
         ]
         .map(|(k, v)| (k.to_string(), v)),
     );
-    let health = LambdaFunction::start("connect-health", &env);
+    let health = LambdaFunction::start_built(&health_binary, &env);
     let answer = health.invoke_event_file("connect-health-scheduled.json").await;
     if !answer.success {
         return Err(format!("connect-health failed: {}\n{}", answer.error, health.logs()));
@@ -76,7 +101,7 @@ pub async fn run() -> Result<(), String> {
     // cost-etl
     let sqs = common::aws::sqs_client(&aws);
     let jobs = demo::job_messages();
-    p.say(&format!("cost-etl: enqueueing {} job messages (good, duplicated, invalid, rate-limited, revoked)", jobs.len()));
+    p.say(&format!("cost-etl: enqueueing {} job messages on three platforms (good, duplicated, invalid, rate-limited, revoked, always failing)", jobs.len()));
     for (_, body) in &jobs {
         sqs.send_message().queue_url(&stack.jobs_queue_url).message_body(body).send().await.map_err(|e| format!("SendMessage: {e}"))?;
     }
@@ -88,18 +113,29 @@ pub async fn run() -> Result<(), String> {
             ("DLQ_URL", stack.dlq_url.clone()),
             ("SECRETS_PREFIX", secrets_prefix.clone()),
             ("META_API_BASE", meta_url.clone()),
+            ("GOOGLE_ADS_API_BASE", google_url.clone()),
+            ("GOOGLE_OAUTH_TOKEN_URL", format!("{google_url}/token")),
+            ("TIKTOK_API_BASE", tiktok_url.clone()),
+            // The demo's retry backoff is capped at 2 s (deployed: 900 s), so the always-failing
+            // job uses up the queue's maxReceiveCount (5) and is redriven to the DLQ in seconds.
+            ("RETRY_MAX_BACKOFF_SECONDS", "2".to_string()),
         ]
         .map(|(k, v)| (k.to_string(), v)),
     );
-    let etl = LambdaFunction::start("cost-etl", &env);
+    let etl = LambdaFunction::start_built(&etl_binary, &env);
     p.say("cost-etl: draining the jobs queue like Lambda's SQS event source (batches of 10)");
     let stats = event_source::drain(&sqs, &stack.jobs_queue_url, &etl, 10, Duration::from_secs(240), |line| p.say(&format!("cost-etl: {line}"))).await;
     let logs = etl.logs();
     drop(etl);
     let stats = stats.map_err(|e| format!("{e}\n--- cost-etl logs ---\n{logs}"))?;
 
-    let summary = report::cost_etl(&aws, &stack, &stats, &logs, meta.calls().len()).await?;
-    println!("{summary}");
+    let calls = [
+        ("meta", format!("{} Insights request(s)", meta.calls().len())),
+        ("google_ads", format!("{} searchStream request(s), {} token exchange(s)", google.calls().len(), google.exchanges())),
+        ("tiktok", format!("{} request(s) (reports and advertiser info)", tiktok.calls().len())),
+    ];
+    let (text, cost_etl) = report::cost_etl(&aws, &stack, &stats, &logs, &calls).await?;
+    println!("{text}");
     p.say("done; stopping the peers and moto");
-    Ok(())
+    Ok(RunSummary { connect_health: report, cost_etl })
 }

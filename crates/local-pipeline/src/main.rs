@@ -5,7 +5,7 @@ use std::process::ExitCode;
 #[tokio::main(flavor = "multi_thread", worker_threads = 2)]
 async fn main() -> ExitCode {
     match local_pipeline::run().await {
-        Ok(()) => ExitCode::SUCCESS,
+        Ok(_) => ExitCode::SUCCESS,
         Err(e) => {
             eprintln!("local pipeline failed: {e}");
             ExitCode::FAILURE

@@ -63,8 +63,9 @@ pub fn connect_health(report: &Value) -> String {
 pub async fn published_metrics(cw: &aws_sdk_cloudwatch::Client, namespace: &str) -> Result<String, String> {
     let listed = cw.list_metrics().namespace(namespace).send().await.map_err(|e| format!("ListMetrics: {e}"))?;
     let mut rows: BTreeMap<(usize, String), f64> = BTreeMap::new();
-    let now = aws_smithy_types::DateTime::from_secs(chrono::Utc::now().timestamp());
-    let hour_ago = aws_smithy_types::DateTime::from_secs(chrono::Utc::now().timestamp() - 3600);
+    // A window around now: datapoints stamped within the current second must be inside it.
+    let now = chrono::Utc::now().timestamp();
+    let (start, end) = (aws_smithy_types::DateTime::from_secs(now - 3600), aws_smithy_types::DateTime::from_secs(now + 60));
     for metric in listed.metrics() {
         let name = metric.metric_name().unwrap_or_default();
         let dims = metric.dimensions();
@@ -77,8 +78,8 @@ pub async fn published_metrics(cw: &aws_sdk_cloudwatch::Client, namespace: &str)
             .namespace(namespace)
             .metric_name(name)
             .set_dimensions(Some(dims.to_vec()))
-            .start_time(hour_ago)
-            .end_time(now)
+            .start_time(start)
+            .end_time(end)
             .period(3600)
             .statistics(aws_sdk_cloudwatch::types::Statistic::Maximum)
             .send()
@@ -111,7 +112,19 @@ pub fn outcomes_from_logs(logs: &str) -> BTreeMap<String, u32> {
 }
 
 /// The end-of-run summary for cost-etl: outcomes, dead letters with reasons, objects and rows.
-pub async fn cost_etl(aws: &aws_config::SdkConfig, stack: &Stack, stats: &DrainStats, logs: &str, platform_calls: usize) -> Result<String, String> {
+/// What cost-etl's part of the run came to, for the summary and for the pipeline's test.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct CostEtlSummary {
+    pub jobs_done: u32,
+    pub duplicates: u32,
+    /// The DLQ's messages: (reason code, or `redrive` for a message moved by the queue's
+    /// redrive policy; body).
+    pub dead_letters: Vec<(String, String)>,
+    pub objects: usize,
+    pub rows: usize,
+}
+
+pub async fn cost_etl(aws: &aws_config::SdkConfig, stack: &Stack, stats: &DrainStats, logs: &str, platform_calls: &[(&str, String)]) -> Result<(String, CostEtlSummary), String> {
     let mut out = String::from("\n== cost-etl ==\n");
     let _ = writeln!(
         out,
@@ -124,24 +137,38 @@ pub async fn cost_etl(aws: &aws_config::SdkConfig, stack: &Stack, stats: &DrainS
         "record outcomes: {}",
         outcomes.iter().map(|(k, v)| format!("{k}={v}")).collect::<Vec<_>>().join(" ")
     );
-    let _ = writeln!(out, "Meta API requests: {platform_calls}");
+    for (platform, calls) in platform_calls {
+        let _ = writeln!(out, "{platform:<11} API: {calls}");
+    }
 
     let sqs = common::aws::sqs_client(aws);
-    let dead = sqs
-        .receive_message()
-        .queue_url(&stack.dlq_url)
-        .max_number_of_messages(10)
-        .message_attribute_names("All")
-        .visibility_timeout(0)
-        .send()
-        .await
-        .map_err(|e| format!("ReceiveMessage (DLQ): {e}"))?;
-    let _ = writeln!(out, "dead-lettered: {}", dead.messages().len());
-    for m in dead.messages() {
+    // Read the whole DLQ: messages stay invisible for a minute after each read, so every call
+    // returns new ones until the queue is exhausted (nothing is deleted).
+    let mut dead = Vec::new();
+    loop {
+        let batch = sqs
+            .receive_message()
+            .queue_url(&stack.dlq_url)
+            .max_number_of_messages(10)
+            .message_attribute_names("All")
+            .visibility_timeout(60)
+            .send()
+            .await
+            .map_err(|e| format!("ReceiveMessage (DLQ): {e}"))?;
+        if batch.messages().is_empty() {
+            break;
+        }
+        dead.extend(batch.messages().iter().cloned());
+    }
+    let _ = writeln!(out, "dead-lettered: {}", dead.len());
+    let mut dead_letters = Vec::new();
+    for m in &dead {
         let attrs = m.message_attributes();
-        let attr = |name: &str| attrs.and_then(|a| a.get(name)).and_then(|v| v.string_value()).unwrap_or("(redriven after max receives)").to_string();
+        let attr = |name: &str| attrs.and_then(|a| a.get(name)).and_then(|v| v.string_value()).unwrap_or("(moved by the redrive policy after maxReceiveCount deliveries)").to_string();
         let body: String = m.body().unwrap_or_default().chars().take(100).collect();
-        let _ = writeln!(out, "  {:<28} {body}", attr("reason_code"));
+        let code = attrs.and_then(|a| a.get("reason_code")).and_then(|v| v.string_value()).unwrap_or("redrive").to_string();
+        let _ = writeln!(out, "  {code:<28} {body}");
+        dead_letters.push((code.clone(), m.body().unwrap_or_default().to_string()));
         let _ = writeln!(out, "  {:<28} reason: {}", "", attr("reason"));
     }
 
@@ -158,7 +185,10 @@ pub async fn cost_etl(aws: &aws_config::SdkConfig, stack: &Stack, stats: &DrainS
     if let Some(first) = listed.contents().first().and_then(|o| o.key()) {
         let _ = writeln!(out, "  e.g. {first}");
     }
-    Ok(out)
+    let count = |outcome: &str| outcomes.get(outcome).copied().unwrap_or(0);
+    let summary = CostEtlSummary { jobs_done: count("processed"), duplicates: count("duplicate"), dead_letters, objects: listed.contents().len(), rows };
+    let _ = writeln!(out, "jobs: {} done, {} duplicate(s) skipped, {} dead-lettered", summary.jobs_done, summary.duplicates, summary.dead_letters.len());
+    Ok((out, summary))
 }
 
 #[cfg(test)]

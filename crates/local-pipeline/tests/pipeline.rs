@@ -1,0 +1,46 @@
+//! `make run` as a test: the whole local pipeline (moto, the protocol peers, both functions
+//! under the Runtime API emulator, the Lambda-like SQS event source) must do exactly what its
+//! demo world calls for.
+
+use serde_json::Value;
+
+fn actions(report: &Value, kind: &str) -> Vec<String> {
+    let mut out = Vec::new();
+    for cluster in report["clusters"].as_array().into_iter().flatten() {
+        for connector in cluster["connectors"].as_array().into_iter().flatten() {
+            for action in connector["actions"].as_array().into_iter().flatten() {
+                if action["action"] == kind {
+                    out.push(format!("{}/{} {}", connector["name"].as_str().unwrap_or("?"), action["task"], action["rule"].as_str().unwrap_or("?")));
+                }
+            }
+        }
+    }
+    out.sort();
+    out
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_local_pipeline_runs_end_to_end_and_every_job_ends_where_it_should() {
+    let summary = local_pipeline::run().await.expect("the local pipeline failed");
+
+    assert_eq!(actions(&summary.connect_health, "restarted"), ["audit-es-sink/0 elasticsearch-overloaded", "orders-es-sink/1 network-fault"]);
+    assert_eq!(
+        actions(&summary.connect_health, "skipped"),
+        ["clicks-s3-sink/2 poison-serialization", "orders-jdbc-source/0 config", "payments-mirror/0 kafka-authentication"]
+    );
+
+    let etl = summary.cost_etl;
+    assert_eq!(etl.jobs_done, 8, "3 Meta, 2 Google Ads, 2 TikTok jobs plus the Meta job rate-limited once");
+    assert_eq!(etl.duplicates, 3, "two Meta duplicates and a Google Ads customer id spelled without dashes");
+    let mut codes: Vec<&str> = etl.dead_letters.iter().map(|(code, _)| code.as_str()).collect();
+    codes.sort();
+    assert_eq!(
+        codes,
+        ["invalid_job.not_json", "invalid_job.reversed_dates", "invalid_job.unknown_platform", "platform.invalid_credentials", "platform.unknown_account", "redrive"]
+    );
+    let redriven = &etl.dead_letters.iter().find(|(code, _)| code == "redrive").unwrap().1;
+    assert!(redriven.contains("555-666-7777"), "the always-503 Google Ads job is the one the redrive policy moved: {redriven}");
+    // One object per account and day: Meta 7 + 7 + 5, Google Ads 7 + 3, TikTok 61 + 7.
+    assert_eq!(etl.objects, 97);
+    assert!(etl.rows > 0);
+}
