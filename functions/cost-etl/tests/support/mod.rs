@@ -1,0 +1,160 @@
+//! A cost-etl world for integration tests: moto (S3, DynamoDB, SQS, Secrets Manager) through
+//! the AWS SDK, and the three ad-platform peers over HTTP, wired together by the same
+//! environment variables a deploy sets. Shared by the test files with `mod support;`.
+
+#![allow(dead_code)]
+
+use aws_lambda_events::sqs::SqsMessage;
+use aws_sdk_dynamodb::types::{AttributeDefinition, BillingMode, KeySchemaElement, KeyType, ScalarAttributeType};
+use aws_sdk_sqs::types::QueueAttributeName;
+use common::config::Env;
+use cost_etl::config::{Clients, Config};
+use cost_etl::App;
+use peers::google_ads::GoogleAdsPeer;
+use peers::meta::MetaPeer;
+use peers::tiktok::TiktokPeer;
+use std::collections::BTreeMap;
+use test_support::Moto;
+
+pub const BUCKET: &str = "costs";
+pub const TABLE: &str = "idempotency";
+pub const META_TOKEN: &str = "EAAB-world-token";
+pub const GOOGLE_CLIENT_ID: &str = "123-world.apps.googleusercontent.com";
+pub const GOOGLE_CLIENT_SECRET: &str = "GOCSPX-world-secret";
+pub const GOOGLE_REFRESH_TOKEN: &str = "1//world-refresh-token";
+pub const TIKTOK_TOKEN: &str = "world-tiktok-token";
+
+pub struct World {
+    _moto: Moto,
+    pub meta: MetaPeer,
+    pub google: GoogleAdsPeer,
+    pub tiktok: TiktokPeer,
+    pub config: Config,
+    pub clients: Clients,
+    pub dlq_url: String,
+}
+
+impl World {
+    pub async fn start() -> World {
+        let moto = Moto::start();
+        let clients = Clients::from_sdk_config(&moto.sdk_config()).unwrap();
+        clients.s3.create_bucket().bucket(BUCKET).send().await.unwrap();
+        clients
+            .dynamodb
+            .create_table()
+            .table_name(TABLE)
+            .attribute_definitions(AttributeDefinition::builder().attribute_name("id").attribute_type(ScalarAttributeType::S).build().unwrap())
+            .key_schema(KeySchemaElement::builder().attribute_name("id").key_type(KeyType::Hash).build().unwrap())
+            .billing_mode(BillingMode::PayPerRequest)
+            .send()
+            .await
+            .unwrap();
+        let dlq_url = clients.sqs.create_queue().queue_name("jobs-dlq").send().await.unwrap().queue_url.unwrap();
+        let secrets = [
+            ("meta", serde_json::json!({ "access_token": META_TOKEN })),
+            ("google_ads", serde_json::json!({ "client_id": GOOGLE_CLIENT_ID, "client_secret": GOOGLE_CLIENT_SECRET, "refresh_token": GOOGLE_REFRESH_TOKEN })),
+            ("tiktok", serde_json::json!({ "access_token": TIKTOK_TOKEN })),
+        ];
+        for (platform, value) in secrets {
+            clients.secrets.create_secret().name(format!("cost-etl/{platform}")).secret_string(value.to_string()).send().await.unwrap();
+        }
+
+        let meta = MetaPeer::new(META_TOKEN);
+        let meta_url = peers::meta::serve(meta.clone()).await;
+        let google = GoogleAdsPeer::new(GOOGLE_CLIENT_ID, GOOGLE_CLIENT_SECRET, GOOGLE_REFRESH_TOKEN);
+        let google_url = peers::google_ads::serve(google.clone()).await;
+        let google_token_url = format!("{google_url}/token");
+        let tiktok = TiktokPeer::new(TIKTOK_TOKEN);
+        let tiktok_url = peers::tiktok::serve(tiktok.clone()).await;
+        let config = Config::from_env(&Env::from_pairs([
+            ("OUTPUT_BUCKET", BUCKET),
+            ("IDEMPOTENCY_TABLE", TABLE),
+            ("DLQ_URL", dlq_url.as_str()),
+            ("SECRETS_PREFIX", "cost-etl"),
+            ("META_API_BASE", meta_url.as_str()),
+            ("GOOGLE_ADS_API_BASE", google_url.as_str()),
+            ("GOOGLE_OAUTH_TOKEN_URL", google_token_url.as_str()),
+            ("TIKTOK_API_BASE", tiktok_url.as_str()),
+            ("PLATFORM_TIMEOUT_SECONDS", "10"),
+        ]))
+        .unwrap();
+        World { _moto: moto, meta, google, tiktok, config, clients, dlq_url }
+    }
+
+    /// A fresh App: what a cold start builds (no cached tokens, currencies or secrets).
+    pub fn app(&self) -> App {
+        App::new(self.config.clone(), self.clients.clone())
+    }
+
+    /// Every object under `costs/`, key -> bytes.
+    pub async fn objects(&self) -> BTreeMap<String, Vec<u8>> {
+        let listed = self.clients.s3.list_objects_v2().bucket(BUCKET).prefix("costs/").send().await.unwrap();
+        let mut out = BTreeMap::new();
+        for object in listed.contents() {
+            let key = object.key().unwrap().to_string();
+            let body = self.clients.s3.get_object().bucket(BUCKET).key(&key).send().await.unwrap().body.collect().await.unwrap().into_bytes().to_vec();
+            out.insert(key, body);
+        }
+        out
+    }
+
+    /// Every DLQ message as (original message id, reason code, body), sorted; drains the DLQ.
+    pub async fn dead_letters(&self) -> Vec<(String, String, String)> {
+        let mut out = Vec::new();
+        loop {
+            let received = self.clients.sqs.receive_message().queue_url(&self.dlq_url).max_number_of_messages(10).message_attribute_names("All").send().await.unwrap();
+            if received.messages().is_empty() {
+                out.sort();
+                return out;
+            }
+            for m in received.messages() {
+                let attr = |name: &str| m.message_attributes().and_then(|a| a.get(name)).and_then(|v| v.string_value()).unwrap_or_default().to_string();
+                out.push((attr("original_message_id"), attr("reason_code"), m.body().unwrap_or_default().to_string()));
+                self.clients.sqs.delete_message().queue_url(&self.dlq_url).receipt_handle(m.receipt_handle().unwrap()).send().await.unwrap();
+            }
+        }
+    }
+
+    /// A jobs queue with `visibility_seconds` as its own timeout, holding `messages` (id label,
+    /// body); returns its URL and the records as Lambda would deliver them (real receipt
+    /// handles, the queue's ARN), labelled with the given ids and in the given order.
+    pub async fn queue_with(&self, name: &str, visibility_seconds: u32, messages: &[(&str, &str)]) -> (String, Vec<SqsMessage>) {
+        let sqs = &self.clients.sqs;
+        let url = sqs.create_queue().queue_name(name).attributes(QueueAttributeName::VisibilityTimeout, visibility_seconds.to_string()).send().await.unwrap().queue_url.unwrap();
+        let attrs = sqs.get_queue_attributes().queue_url(&url).attribute_names(QueueAttributeName::QueueArn).send().await.unwrap();
+        let arn = attrs.attributes().unwrap()[&QueueAttributeName::QueueArn].clone();
+        for (_, body) in messages {
+            sqs.send_message().queue_url(&url).message_body(*body).send().await.unwrap();
+        }
+        let mut received: Vec<SqsMessage> = Vec::new();
+        for _ in 0..20 {
+            let out = sqs.receive_message().queue_url(&url).max_number_of_messages(10).wait_time_seconds(1).send().await.unwrap();
+            for m in out.messages() {
+                let label = messages.iter().find(|(_, b)| Some(*b) == m.body()).map(|(id, _)| *id).expect("a message we sent");
+                let mut r = SqsMessage::default();
+                r.message_id = Some(label.to_string());
+                r.receipt_handle = m.receipt_handle().map(String::from);
+                r.body = m.body().map(String::from);
+                r.event_source = Some("aws:sqs".into());
+                r.event_source_arn = Some(arn.clone());
+                r.attributes.insert("ApproximateReceiveCount".into(), "1".into());
+                received.push(r);
+            }
+            if received.len() == messages.len() {
+                break;
+            }
+        }
+        assert_eq!(received.len(), messages.len(), "every message received once");
+        received.sort_by_key(|r| messages.iter().position(|(id, _)| Some(*id) == r.message_id.as_deref()));
+        (url, received)
+    }
+}
+
+/// A job body.
+pub fn job(platform: &str, account: &str, from: &str, to: &str) -> String {
+    format!(r#"{{"platform":"{platform}","account_id":"{account}","date_from":"{from}","date_to":"{to}"}}"#)
+}
+
+pub fn d(s: &str) -> chrono::NaiveDate {
+    s.parse().unwrap()
+}
