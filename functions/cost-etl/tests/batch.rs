@@ -409,7 +409,7 @@ async fn a_refresh_message_refetches_and_replaces_completed_days_once_per_messag
     let w = world().await;
     w.meta.add_account("9201", "USD", synthetic_rows(2, d("2026-11-20"), d("2026-11-21")));
     let plain = job("9201", "2026-11-20", "2026-11-21");
-    let refresh = format!(r#"{{"platform":"meta","account_id":"9201","date_from":"2026-11-20","date_to":"2026-11-21","refresh":true}}"#);
+    let refresh = r#"{"platform":"meta","account_id":"9201","date_from":"2026-11-20","date_to":"2026-11-21","refresh":true}"#.to_string();
     let app = w.app();
     assert!(matches!(app.process(&[record("today", &plain)], far()).await.records[0].status, RecordStatus::Done(Outcome::Processed(_))));
     let before = w.objects().await;
