@@ -1,76 +1,230 @@
-//! Figures for docs/cost-etl.md (a benchmark, not a test; nothing here asserts a speed).
+//! Figures for docs/cost-etl.md, per platform (Meta, Google Ads, TikTok); a benchmark, not a
+//! test: nothing here asserts a speed.
 //!
-//! 1. Rows normalized per second: Meta-shaped Insights pages of 500 rows, parsed and converted
-//!    to `CostRow`s (exact micros), then grouped per day and written as JSON Lines in memory.
-//! 2. A batch of 10 jobs against the local Meta peer answering each page after 200 ms, with
-//!    moto for S3, DynamoDB and Secrets Manager: wall time at several concurrency settings.
-//! 3. Peak resident memory of this process (VmHWM).
+//! 1. Rows normalized per second, pure (no I/O while timed): one real-shaped answer per
+//!    platform, fetched once from its local peer with the adapter's own request (a Meta Insights
+//!    page of 500 rows; a Google Ads searchStream answer of 25,000 rows in 3 result batches; a
+//!    TikTok report page of 1,000 rows), then parsed and normalized by the adapter's
+//!    `normalize_page` over and over; again with grouping per day and JSON Lines in memory.
+//! 2. A batch of 10 jobs per platform against its local peer delaying every answer 200 ms, with
+//!    moto for S3, DynamoDB and Secrets Manager: wall time at BATCH_CONCURRENCY 1 (one at a time),
+//!    4 (the default) and 10, and once without delay at 1 (the batch's own cost on this machine).
+//!    Meta and TikTok jobs need 3 pages each (TikTok also asks once per advertiser for its
+//!    currency: 4 delayed calls); Google Ads answers a job in one searchStream call (plus one
+//!    undelayed token exchange per cold start). Calls per job are counted at the peers.
+//! 3. Peak resident memory (VmHWM) of each part, reset in between (Linux `clear_refs`), with the
+//!    resident size each part started from; the peers run in this process, moto does not.
 //!
-//! Run: `cargo run --release -p cost-etl --example cost-etl-bench` (needs `.tools/venv/bin/moto_server`).
+//! Run (needs `.tools/venv/bin/moto_server`; `bash scripts/install-tools.sh` installs it):
+//!   cargo build --workspace --all-targets && target/debug/examples/cost-etl-bench
+//! Figures are taken with the dev profile (a release build takes ~20 min on 2 cores). The
+//! batches also print their EMF metrics lines to stdout, as in Lambda; the tables come last.
 
 use aws_lambda_events::sqs::SqsMessage;
 use chrono::NaiveDate;
 use common::config::Env;
 use common::deadline::Deadline;
-use cost_etl::config::{Clients, Config};
-use cost_etl::job::JobSpec;
-use cost_etl::normalize::{group_by_day, to_jsonl};
-use cost_etl::platforms::meta::normalize_page;
+use cost_etl::config::{Clients, Config, DEFAULT_GOOGLE_ADS_API_VERSION, DEFAULT_META_API_VERSION};
+use cost_etl::job::{JobSpec, Platform};
+use cost_etl::normalize::{group_by_day, to_jsonl, CostRow};
+use cost_etl::platforms::{google_ads, meta, tiktok};
 use cost_etl::App;
-use peers::meta::{synthetic_rows, MetaPeer};
+use peers::google_ads::GoogleAdsPeer;
+use peers::meta::MetaPeer;
+use peers::tiktok::TiktokPeer;
 use std::time::{Duration, Instant};
 
-const PAGE_ROWS: usize = 500;
+/// Rows normalized per platform in part 1 (each pass: normalize only, then the full path).
+const ROWS_PER_PASS: usize = 500_000;
+const JOBS: usize = 10;
+const PEER_DELAY: Duration = Duration::from_millis(200);
+/// Part 2's runs per platform: (peer delay, BATCH_CONCURRENCY). The first, without delay, is
+/// the batch's own cost on this machine (peers, moto and the function share its cores).
+const RUNS: [(Duration, usize); 4] = [(Duration::ZERO, 1), (PEER_DELAY, 1), (PEER_DELAY, 4), (PEER_DELAY, 10)];
+
+const META_TOKEN: &str = "bench-meta-token";
+const TIKTOK_TOKEN: &str = "bench-tiktok-token";
+const GOOGLE_CLIENT_ID: &str = "bench.apps.googleusercontent.com";
+const GOOGLE_CLIENT_SECRET: &str = "bench-client-secret";
+const GOOGLE_REFRESH_TOKEN: &str = "1//bench-refresh-token";
 
 fn d(s: &str) -> NaiveDate {
     s.parse().unwrap()
 }
 
-/// An Insights page body as Graph sends it.
-fn meta_page(rows: &[peers::meta::InsightRow]) -> Vec<u8> {
-    let data: Vec<serde_json::Value> = rows
-        .iter()
-        .map(|r| {
-            serde_json::json!({
-                "campaign_id": r.campaign_id, "campaign_name": r.campaign_name, "spend": r.spend,
-                "impressions": r.impressions.to_string(), "clicks": r.clicks.to_string(), "account_currency": "KRW",
-                "date_start": r.date.to_string(), "date_stop": r.date.to_string(),
-            })
-        })
-        .collect();
-    serde_json::to_vec(&serde_json::json!({"data": data, "paging": {"cursors": {"before": "MAZDZD", "after": "MjQZD"}, "next": "https://graph.facebook.com/v23.0/act_1234/insights?after=MjQZD"}})).unwrap()
+fn job_spec(platform: &str, account: &str, from: NaiveDate, to: NaiveDate) -> JobSpec {
+    JobSpec::parse(&format!(r#"{{"platform":"{platform}","account_id":"{account}","date_from":"{from}","date_to":"{to}"}}"#)).unwrap()
 }
 
-fn normalize_throughput() {
-    // 50 campaigns x 10 days = one page of 500 rows per job.
-    let job = JobSpec::parse(r#"{"platform":"meta","account_id":"act_1234","date_from":"2026-11-13","date_to":"2026-11-22"}"#).unwrap();
-    let rows = synthetic_rows(50, job.date_from, job.date_to);
-    assert_eq!(rows.len(), PAGE_ROWS);
-    let page = meta_page(&rows);
-    let pages = 2_000;
+async fn body_of(request: reqwest::RequestBuilder) -> Vec<u8> {
+    let response = request.send().await.unwrap();
+    assert_eq!(response.status(), 200, "peer refused the bench's request");
+    response.bytes().await.unwrap().to_vec()
+}
+
+// --- 1. normalize throughput ------------------------------------------------------------------
+
+/// One platform answer as its peer sent it, and the job it answers.
+struct Captured {
+    platform: &'static str,
+    answer: String,
+    job: JobSpec,
+    body: Vec<u8>,
+}
+
+/// The adapter's pure part of a fetch: one answer body to rows.
+fn normalize(job: &JobSpec, body: &[u8]) -> Vec<CostRow> {
+    match job.platform {
+        Platform::Meta => meta::normalize_page(job, body).unwrap().0,
+        Platform::GoogleAds => google_ads::normalize_page(job, body).unwrap(),
+        Platform::Tiktok => tiktok::normalize_page(job, "KRW", body).unwrap().0,
+    }
+}
+
+/// Each platform's answer, requested from its peer as the adapter requests it.
+async fn capture_answers() -> Vec<Captured> {
+    let http = reqwest::Client::new();
+    let mut out = Vec::new();
+
+    // Meta: 60 campaigns x 10 days; the first page holds 500 rows and a `paging.next`.
+    let job = job_spec("meta", "act_1234", d("2026-11-13"), d("2026-11-22"));
+    let peer = MetaPeer::new(META_TOKEN);
+    peer.add_account("1234", "KRW", peers::meta::synthetic_rows(60, job.date_from, job.date_to));
+    let base = peers::meta::serve(peer).await;
+    let url = meta::first_page_url(&base, DEFAULT_META_API_VERSION, &job).unwrap();
+    let body = body_of(http.get(url).bearer_auth(META_TOKEN)).await;
+    let (rows, next) = meta::normalize_page(&job, &body).unwrap();
+    assert!(rows.len() == meta::PAGE_LIMIT && next.is_some(), "expected a full first page with a next link");
+    out.push(Captured { platform: "Meta", answer: format!("Insights page, {} rows", rows.len()), job, body });
+
+    // Google Ads: 1000 campaigns x 25 days = 25,000 rows, streamed in batches of 10,000 as the API does.
+    let job = job_spec("google_ads", "123-456-7890", d("2026-10-29"), d("2026-11-22"));
+    let peer = GoogleAdsPeer::new(GOOGLE_CLIENT_ID, GOOGLE_CLIENT_SECRET, GOOGLE_REFRESH_TOKEN);
+    peer.add_customer("1234567890", "KRW", peers::google_ads::synthetic_rows(1000, job.date_from, job.date_to));
+    let base = peers::google_ads::serve(peer).await;
+    let form = format!("grant_type=refresh_token&client_id={GOOGLE_CLIENT_ID}&client_secret={GOOGLE_CLIENT_SECRET}&refresh_token={}", GOOGLE_REFRESH_TOKEN.replace('/', "%2F"));
+    let grant = body_of(http.post(format!("{base}/token")).header("content-type", "application/x-www-form-urlencoded").body(form)).await;
+    let token = google_ads::parse_token_answer(200, &grant, None).unwrap();
+    let query = serde_json::json!({ "query": google_ads::gaql(job.date_from, job.date_to) }).to_string();
+    let url = google_ads::search_stream_url(&base, DEFAULT_GOOGLE_ADS_API_VERSION, &job);
+    let body = body_of(http.post(url).bearer_auth(token.access_token.expose()).header("content-type", "application/json").body(query)).await;
+    let batches = serde_json::from_slice::<Vec<serde_json::Value>>(&body).unwrap().len();
+    let rows = google_ads::normalize_page(&job, &body).unwrap().len();
+    out.push(Captured { platform: "Google Ads", answer: format!("searchStream answer, {rows} rows in {batches} batches"), job, body });
+
+    // TikTok: 150 campaigns x 10 days; the first of 2 pages holds 1000 rows.
+    let job = job_spec("tiktok", "7012345678901234567", d("2026-11-13"), d("2026-11-22"));
+    let peer = TiktokPeer::new(TIKTOK_TOKEN);
+    peer.add_advertiser("7012345678901234567", "KRW", peers::tiktok::synthetic_rows(150, job.date_from, job.date_to));
+    let base = peers::tiktok::serve(peer).await;
+    let url = tiktok::report_url(&base, job.account_id.as_str(), job.date_from, job.date_to, 1).unwrap();
+    let body = body_of(http.get(url).header("Access-Token", TIKTOK_TOKEN)).await;
+    let (rows, info) = tiktok::normalize_page(&job, "KRW", &body).unwrap();
+    assert!(rows.len() == tiktok::PAGE_SIZE as usize && info.total_page == 2, "expected a full first page of two");
+    out.push(Captured { platform: "TikTok", answer: format!("report page, {} rows", rows.len()), job, body });
+    out
+}
+
+struct Throughput {
+    platform: &'static str,
+    answer: String,
+    answer_kib: usize,
+    answers: usize,
+    normalize: f64,
+    normalize_mib: f64,
+    full: f64,
+    jsonl_mib: usize,
+}
+
+/// Normalize the answer until about [`ROWS_PER_PASS`] rows, then the same with grouping per day
+/// and JSON Lines, as the sink writes them.
+fn measure(c: &Captured) -> Throughput {
+    let answers = ROWS_PER_PASS.div_ceil(normalize(&c.job, &c.body).len());
 
     let started = Instant::now();
-    let mut total = 0usize;
-    for _ in 0..pages {
-        let (rows, _) = normalize_page(&job, &page).unwrap();
-        total += rows.len();
+    let mut rows = 0usize;
+    for _ in 0..answers {
+        rows += normalize(&c.job, &c.body).len();
     }
-    let normalize_only = started.elapsed();
+    let normalize_only = started.elapsed().as_secs_f64();
 
     let started = Instant::now();
     let mut bytes = 0usize;
-    for _ in 0..pages {
-        let (rows, _) = normalize_page(&job, &page).unwrap();
-        let days = group_by_day(&job, rows).unwrap();
+    for _ in 0..answers {
+        let days = group_by_day(&c.job, normalize(&c.job, &c.body)).unwrap();
         bytes += days.values().map(|rows| to_jsonl(rows).len()).sum::<usize>();
     }
-    let full = started.elapsed();
-    println!("normalize: {pages} pages x {PAGE_ROWS} rows ({} KiB/page)", page.len() / 1024);
-    println!("  parse + normalize:                 {:>10.0} rows/s", total as f64 / normalize_only.as_secs_f64());
-    println!("  parse + normalize + group + JSONL: {:>10.0} rows/s ({} MiB of JSONL)", total as f64 / full.as_secs_f64(), bytes / (1024 * 1024));
+    let full = started.elapsed().as_secs_f64();
+    Throughput {
+        platform: c.platform,
+        answer: c.answer.clone(),
+        answer_kib: c.body.len() / 1024,
+        answers,
+        normalize: rows as f64 / normalize_only,
+        normalize_mib: (answers * c.body.len()) as f64 / normalize_only / (1024.0 * 1024.0),
+        full: rows as f64 / full,
+        jsonl_mib: bytes / (1024 * 1024),
+    }
 }
 
-async fn batch_wall_time() {
+// --- 2. a batch of 10 jobs against slow peers ---------------------------------------------------
+
+struct BatchFigures {
+    platform: &'static str,
+    rows_per_job: usize,
+    /// Delayed platform calls per job, counted at the peer (same for every run).
+    calls_per_job: String,
+    /// Wall time of each of [`RUNS`].
+    walls: Vec<Duration>,
+}
+
+struct Peers {
+    meta: MetaPeer,
+    google: GoogleAdsPeer,
+    tiktok: TiktokPeer,
+}
+
+/// One platform's seeding and call counting; `account(run, i)` is a fresh account per job.
+struct BatchPlatform {
+    name: &'static str,
+    platform: &'static str,
+    rows_per_job: usize,
+    account: fn(usize, usize) -> String,
+    seed: fn(&Peers, &str, NaiveDate, NaiveDate),
+    calls: fn(&Peers, &str) -> String,
+}
+
+const PLATFORMS: [BatchPlatform; 3] = [
+    // 400 campaigns x 3 days = 1200 rows: pages of 500, 500 and 200.
+    BatchPlatform {
+        name: "Meta",
+        platform: "meta",
+        rows_per_job: 1200,
+        account: |run, i| format!("act_{}{i:02}", run + 1),
+        seed: |p, account, from, to| p.meta.add_account(account, "KRW", peers::meta::synthetic_rows(400, from, to)),
+        calls: |p, account| format!("{} Insights pages", p.meta.requests_for(account)),
+    },
+    // 1000 campaigns x 3 days = 3000 rows in one searchStream answer (one batch).
+    BatchPlatform {
+        name: "Google Ads",
+        platform: "google_ads",
+        rows_per_job: 3000,
+        account: |run, i| format!("{}", 5_000_000_000u64 + (run * 100 + i) as u64),
+        seed: |p, account, from, to| p.google.add_customer(account, "KRW", peers::google_ads::synthetic_rows(1000, from, to)),
+        calls: |p, account| format!("{} searchStream call", p.google.calls_for(account)),
+    },
+    // 1000 campaigns x 3 days = 3000 rows: 3 report pages of 1000, plus the currency lookup.
+    BatchPlatform {
+        name: "TikTok",
+        platform: "tiktok",
+        rows_per_job: 3000,
+        account: |run, i| format!("{}", 7_100_000_000_000_000_000u64 + (run * 100 + i) as u64),
+        seed: |p, account, from, to| p.tiktok.add_advertiser(account, "KRW", peers::tiktok::synthetic_rows(1000, from, to)),
+        calls: |p, account| format!("{} report pages + {} advertiser info", p.tiktok.report_calls_for(account).len(), p.tiktok.info_calls_for(account)),
+    },
+];
+
+async fn batch_wall_times() -> (Vec<BatchFigures>, usize) {
     let moto = test_support::Moto::start();
     let clients = Clients::from_sdk_config(&moto.sdk_config()).unwrap();
     clients.s3.create_bucket().bucket("costs").send().await.unwrap();
@@ -85,56 +239,149 @@ async fn batch_wall_time() {
         .await
         .unwrap();
     let dlq = clients.sqs.create_queue().queue_name("dlq").send().await.unwrap().queue_url.unwrap();
-    clients.secrets.create_secret().name("cost-etl/meta").secret_string(r#"{"access_token":"bench"}"#).send().await.unwrap();
+    clients.secrets.create_secret().name("cost-etl/meta").secret_string(serde_json::json!({ "access_token": META_TOKEN }).to_string()).send().await.unwrap();
+    clients.secrets.create_secret().name("cost-etl/tiktok").secret_string(serde_json::json!({ "access_token": TIKTOK_TOKEN }).to_string()).send().await.unwrap();
+    let google_secret = serde_json::json!({"developer_token": "bench-developer-token", "client_id": GOOGLE_CLIENT_ID, "client_secret": GOOGLE_CLIENT_SECRET, "refresh_token": GOOGLE_REFRESH_TOKEN});
+    clients.secrets.create_secret().name("cost-etl/google_ads").secret_string(google_secret.to_string()).send().await.unwrap();
 
-    let meta = MetaPeer::new("bench");
-    meta.set_page_delay(Duration::from_millis(200));
-    let url = peers::meta::serve(meta.clone()).await;
+    let peers = Peers { meta: MetaPeer::new(META_TOKEN), google: GoogleAdsPeer::new(GOOGLE_CLIENT_ID, GOOGLE_CLIENT_SECRET, GOOGLE_REFRESH_TOKEN), tiktok: TiktokPeer::new(TIKTOK_TOKEN) };
+    let meta_url = peers::meta::serve(peers.meta.clone()).await;
+    let google_url = peers::google_ads::serve(peers.google.clone()).await;
+    let google_token_url = format!("{google_url}/token");
+    let tiktok_url = peers::tiktok::serve(peers.tiktok.clone()).await;
 
-    // Each job: 3 days x 400 campaigns = 1200 rows = 3 pages of 500 (600 ms of peer delay).
     let (from, to) = (d("2026-11-20"), d("2026-11-22"));
-    println!("batch: 10 jobs, 3 pages of 500 rows each, peer answers each page after 200 ms");
-    for (run, concurrency) in [1usize, 4, 10].into_iter().enumerate() {
-        let concurrency_text = concurrency.to_string();
-        let env = Env::from_pairs([
-            ("OUTPUT_BUCKET", "costs"),
-            ("IDEMPOTENCY_TABLE", "idempotency"),
-            ("DLQ_URL", dlq.as_str()),
-            ("SECRETS_PREFIX", "cost-etl"),
-            ("META_API_BASE", url.as_str()),
-            ("BATCH_CONCURRENCY", concurrency_text.as_str()),
-        ]);
-        let app = App::new(Config::from_env(&env).unwrap(), clients.clone());
-        let records: Vec<SqsMessage> = (0..10)
-            .map(|i| {
-                let account = format!("{}{:02}", run + 1, i);
-                meta.add_account(&account, "KRW", synthetic_rows(400, from, to));
-                let mut m = SqsMessage::default();
-                m.message_id = Some(format!("m{run}-{i}"));
-                m.body = Some(format!(r#"{{"platform":"meta","account_id":"act_{account}","date_from":"{from}","date_to":"{to}"}}"#));
-                m.event_source_arn = Some("arn:aws:sqs:us-east-1:123456789012:jobs".into());
-                m
-            })
-            .collect();
-        let started = Instant::now();
-        let report = app.process(&records, Deadline::after(Duration::from_secs(600))).await;
-        let elapsed = started.elapsed();
-        assert_eq!(report.failed().count(), 0, "bench batch had failures: {:?}", report.records);
-        println!("  BATCH_CONCURRENCY={concurrency:<2}  wall {:>6.2} s", elapsed.as_secs_f64());
+    let mut figures = Vec::new();
+    for (p, platform) in PLATFORMS.iter().enumerate() {
+        let mut walls = Vec::new();
+        let mut calls_per_job = String::new();
+        for (c, (delay, concurrency)) in RUNS.into_iter().enumerate() {
+            peers.meta.set_page_delay(delay);
+            peers.google.set_delay(delay);
+            peers.tiktok.set_page_delay(delay);
+            let concurrency_text = concurrency.to_string();
+            let env = Env::from_pairs([
+                ("OUTPUT_BUCKET", "costs"),
+                ("IDEMPOTENCY_TABLE", "idempotency"),
+                ("DLQ_URL", dlq.as_str()),
+                ("SECRETS_PREFIX", "cost-etl"),
+                ("META_API_BASE", meta_url.as_str()),
+                ("GOOGLE_ADS_API_BASE", google_url.as_str()),
+                ("GOOGLE_OAUTH_TOKEN_URL", google_token_url.as_str()),
+                ("TIKTOK_API_BASE", tiktok_url.as_str()),
+                ("BATCH_CONCURRENCY", concurrency_text.as_str()),
+            ]);
+            // A new App per run is a cold start: secrets, the Google token and TikTok currencies are fetched again.
+            let app = App::new(Config::from_env(&env).unwrap(), clients.clone());
+            let run = p * RUNS.len() + c;
+            let accounts: Vec<String> = (0..JOBS).map(|i| (platform.account)(run, i)).collect();
+            let records: Vec<SqsMessage> = accounts
+                .iter()
+                .enumerate()
+                .map(|(i, account)| {
+                    (platform.seed)(&peers, account, from, to);
+                    let mut m = SqsMessage::default();
+                    m.message_id = Some(format!("{}-{run}-{i}", platform.platform));
+                    m.receipt_handle = Some(format!("rh-{run}-{i}"));
+                    m.body = Some(format!(r#"{{"platform":"{}","account_id":"{account}","date_from":"{from}","date_to":"{to}"}}"#, platform.platform));
+                    m.event_source_arn = Some("arn:aws:sqs:us-east-1:123456789012:jobs".into());
+                    m
+                })
+                .collect();
+            let started = Instant::now();
+            let report = app.process(&records, Deadline::after(Duration::from_secs(600))).await;
+            let elapsed = started.elapsed();
+            assert_eq!(report.failed().count(), 0, "bench batch had failures: {:?}", report.records);
+            let mut counted: Vec<String> = accounts.iter().map(|a| (platform.calls)(&peers, a)).collect();
+            counted.dedup();
+            calls_per_job = counted.join(" / ");
+            walls.push(elapsed);
+        }
+        figures.push(BatchFigures { platform: platform.name, rows_per_job: platform.rows_per_job, calls_per_job, walls });
     }
+    (figures, peers.google.exchanges())
 }
 
-fn peak_rss_kib() -> Option<u64> {
+/// A `/proc/self/status` figure in KiB: `VmHWM` (peak resident) or `VmRSS` (resident now).
+fn status_kib(field: &str) -> Option<u64> {
     let status = std::fs::read_to_string("/proc/self/status").ok()?;
-    status.lines().find(|l| l.starts_with("VmHWM:"))?.split_whitespace().nth(1)?.parse().ok()
+    status.lines().find(|l| l.strip_prefix(field).is_some_and(|rest| rest.starts_with(':')))?.split_whitespace().nth(1)?.parse().ok()
+}
+
+/// Start a new peak (Linux: "5" to clear_refs resets VmHWM to the current RSS), so each part's
+/// peak is its own and not the peers' answer building before it.
+fn reset_peak_rss() -> bool {
+    std::fs::write("/proc/self/clear_refs", "5").is_ok()
+}
+
+fn mib(kib: Option<u64>) -> String {
+    kib.map_or("n/a".into(), |k| format!("{:.1} MiB", k as f64 / 1024.0))
+}
+
+fn thousands(n: f64) -> String {
+    let digits = format!("{:.0}", n);
+    let mut out = String::new();
+    for (i, ch) in digits.chars().enumerate() {
+        if i > 0 && (digits.len() - i) % 3 == 0 {
+            out.push(',');
+        }
+        out.push(ch);
+    }
+    out
 }
 
 #[tokio::main]
 async fn main() {
-    // Each batch also prints its EMF metrics line to stdout, as it does in Lambda.
-    normalize_throughput();
-    batch_wall_time().await;
-    if let Some(kib) = peak_rss_kib() {
-        println!("peak RSS of the bench process (VmHWM): {:.1} MiB", kib as f64 / 1024.0);
+    let captured = capture_answers().await;
+    // Building the answers (peer side) is not what is measured.
+    // The allocator keeps what the peers' answer building freed, so each part's peak is shown
+    // with the resident size it started from.
+    let peaks_reset = reset_peak_rss();
+    let normalize_start = status_kib("VmRSS");
+    let throughput: Vec<Throughput> = captured.iter().map(measure).collect();
+    let normalize_peak = status_kib("VmHWM");
+    drop(captured);
+    reset_peak_rss();
+    let batch_start = status_kib("VmRSS");
+    let (batches, google_exchanges) = batch_wall_times().await;
+    let batch_peak = status_kib("VmHWM");
+
+    println!();
+    println!("cost-etl bench ({} profile)", if cfg!(debug_assertions) { "dev" } else { "release" });
+    println!();
+    println!("1. rows normalized per second (pure, no I/O; ~{} rows per column)", thousands(ROWS_PER_PASS as f64));
+    println!("| platform   | answer                                       | KiB  | times | parse+normalize rows/s | (MiB/s of body) | + group per day + JSONL rows/s | JSONL MiB |");
+    println!("|------------|----------------------------------------------|------|-------|------------------------|-----------------|--------------------------------|-----------|");
+    for t in &throughput {
+        println!(
+            "| {:<10} | {:<44} | {:>4} | {:>5} | {:>22} | {:>15.1} | {:>30} | {:>9} |",
+            t.platform,
+            t.answer,
+            t.answer_kib,
+            t.answers,
+            thousands(t.normalize),
+            t.normalize_mib,
+            thousands(t.full),
+            t.jsonl_mib
+        );
+    }
+    println!();
+    println!("2. batch of {JOBS} jobs per platform, moto for S3/DynamoDB/Secrets Manager (wall time; a cold start each)");
+    let heads: Vec<String> = RUNS.iter().map(|(delay, c)| format!("{} ms, conc. {c}", delay.as_millis())).collect();
+    println!("| platform   | rows/job | platform calls per job (counted)   | {} |", heads.iter().map(|h| format!("{h:>17}")).collect::<Vec<_>>().join(" | "));
+    println!("|------------|----------|------------------------------------|{}|", heads.iter().map(|_| "-".repeat(19)).collect::<Vec<_>>().join("|"));
+    for b in &batches {
+        let walls: Vec<String> = b.walls.iter().map(|w| format!("{:>15.2} s", w.as_secs_f64())).collect();
+        println!("| {:<10} | {:>8} | {:<34} | {} |", b.platform, b.rows_per_job, b.calls_per_job, walls.join(" | "));
+    }
+    println!("(columns: peer delay per answer, BATCH_CONCURRENCY; 4 is the default. Google Ads does not page: one");
+    println!(" searchStream call per job, plus {google_exchanges} undelayed token exchanges in all, one per cold start.)");
+    println!();
+    if peaks_reset {
+        println!("3. peak RSS (VmHWM) of the bench process (peers in-process, moto not counted):");
+        println!("   part 1 (normalize): peak {} from {} resident at its start", mib(normalize_peak), mib(normalize_start));
+        println!("   part 2 (batches):   peak {} from {} resident at its start", mib(batch_peak), mib(batch_start));
+    } else {
+        println!("3. peak RSS (VmHWM) of the bench process, all parts and peers: {}", mib(batch_peak));
     }
 }
