@@ -214,25 +214,17 @@ fn digits(id: &str) -> String {
 
 /// `campaigns` campaigns on every day of `from..=to`, stable for the same inputs.
 pub fn synthetic_rows(campaigns: u32, from: NaiveDate, to: NaiveDate) -> Vec<CampaignDay> {
-    let mut rows = Vec::new();
-    let mut day = from;
-    while day <= to {
-        for c in 0..campaigns {
-            let seed = u64::from(c) * 7919 + day.to_string().bytes().map(u64::from).sum::<u64>() * 31;
-            rows.push(CampaignDay {
-                date: day,
-                campaign_id: 20_000_000_000 + u64::from(c),
-                campaign_name: format!("Campaign {c}"),
-                // Whole cents in micros, as Google reports cost.
-                cost_micros: (seed % 100_000) * 10_000,
-                // Some campaign-days without activity: their metrics are left out.
-                impressions: if seed % 5 == 0 { 0 } else { seed % 1_000_000 },
-                clicks: seed % 10_000 / 3,
-            });
-        }
-        day = day.succ_opt().expect("date in range");
-    }
-    rows
+    let row = |s: crate::SyntheticDay| CampaignDay {
+        date: s.date,
+        campaign_id: 20_000_000_000 + s.campaign,
+        campaign_name: s.campaign_name(),
+        // Whole cents in micros, as Google reports cost.
+        cost_micros: (s.seed % 100_000) * 10_000,
+        // Some campaign-days without activity: their metrics are left out.
+        impressions: if s.seed % 5 == 0 { 0 } else { s.impressions() },
+        clicks: s.clicks() / 3,
+    };
+    crate::synthetic_days(campaigns, from, to).into_iter().map(row).collect()
 }
 
 /// Start the peer on a free 127.0.0.1 port; returns its base URL (`http://127.0.0.1:PORT`).

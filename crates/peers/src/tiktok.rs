@@ -170,23 +170,8 @@ impl TiktokPeer {
 /// `campaigns` campaigns on every day of `from..=to`, spends like `"1234.56"`, stable for the
 /// same inputs (benches and tests compare outputs byte for byte).
 pub fn synthetic_rows(campaigns: u32, from: NaiveDate, to: NaiveDate) -> Vec<ReportRow> {
-    let mut rows = Vec::new();
-    let mut day = from;
-    while day <= to {
-        for c in 0..campaigns {
-            let seed = u64::from(c) * 7919 + day.to_string().bytes().map(u64::from).sum::<u64>() * 31;
-            rows.push(ReportRow {
-                date: day,
-                campaign_id: format!("{}", 1_800_000_000_000_000 + u64::from(c)),
-                campaign_name: format!("Campaign {c}"),
-                spend: format!("{}.{:02}", seed % 100_000, seed % 100),
-                impressions: seed % 1_000_000,
-                clicks: seed % 10_000,
-            });
-        }
-        day = day.succ_opt().expect("date in range");
-    }
-    rows
+    let row = |s: crate::SyntheticDay| ReportRow { date: s.date, campaign_id: (1_800_000_000_000_000 + s.campaign).to_string(), campaign_name: s.campaign_name(), spend: s.spend(), impressions: s.impressions(), clicks: s.clicks() };
+    crate::synthetic_days(campaigns, from, to).into_iter().map(row).collect()
 }
 
 /// Start the peer on a free 127.0.0.1 port; returns its base URL (`http://127.0.0.1:PORT`).

@@ -1,127 +1,17 @@
 //! cost-etl against real peers: moto (SQS, S3, DynamoDB, Secrets Manager) through the AWS SDK,
 //! and the local Meta Insights peer over HTTP. Each test gets its own moto and peer.
 
+mod support;
+
 use aws_lambda_events::sqs::SqsMessage;
-use aws_sdk_dynamodb::types::{AttributeDefinition, KeySchemaElement, KeyType, ScalarAttributeType};
-use chrono::NaiveDate;
 use common::batch::{NotStarted, RecordStatus};
-use common::config::Env;
 use common::deadline::Deadline;
-use common::idempotency::{Claim, DynamoLedger, IdempotencyKey, Ledger, Status};
-use cost_etl::config::{Clients, Config};
-use cost_etl::handler::{Outcome, LEDGER_NAMESPACE};
-use cost_etl::job::JobSpec;
+use common::idempotency::{Claim, Ledger, Status};
+use cost_etl::handler::Outcome;
 use cost_etl::App;
-use peers::meta::{synthetic_rows, Fault, MetaPeer};
-use std::collections::BTreeMap;
+use peers::meta::{synthetic_rows, Fault};
 use std::time::{Duration, SystemTime};
-use test_support::Moto;
-
-const TOKEN: &str = "EAAB-test-token";
-const BUCKET: &str = "costs";
-const TABLE: &str = "idempotency";
-const JOBS_ARN: &str = "arn:aws:sqs:us-east-1:123456789012:jobs";
-
-struct World {
-    _moto: Moto,
-    meta: MetaPeer,
-    config: Config,
-    clients: Clients,
-    dlq_url: String,
-    ledger: DynamoLedger,
-}
-
-fn d(s: &str) -> NaiveDate {
-    s.parse().unwrap()
-}
-
-async fn world() -> World {
-    world_with(&[]).await
-}
-
-async fn world_with(extra_env: &[(&str, &str)]) -> World {
-    let moto = Moto::start();
-    let sdk = moto.sdk_config();
-    let clients = Clients::from_sdk_config(&sdk).unwrap();
-    clients.s3.create_bucket().bucket(BUCKET).send().await.unwrap();
-    clients
-        .dynamodb
-        .create_table()
-        .table_name(TABLE)
-        .attribute_definitions(AttributeDefinition::builder().attribute_name("id").attribute_type(ScalarAttributeType::S).build().unwrap())
-        .key_schema(KeySchemaElement::builder().attribute_name("id").key_type(KeyType::Hash).build().unwrap())
-        .billing_mode(aws_sdk_dynamodb::types::BillingMode::PayPerRequest)
-        .send()
-        .await
-        .unwrap();
-    let dlq_url = clients.sqs.create_queue().queue_name("jobs-dlq").send().await.unwrap().queue_url.unwrap();
-    clients.secrets.create_secret().name("cost-etl/meta").secret_string(format!(r#"{{"access_token":"{TOKEN}"}}"#)).send().await.unwrap();
-
-    let meta = MetaPeer::new(TOKEN);
-    let meta_url = peers::meta::serve(meta.clone()).await;
-    let mut pairs: Vec<(&str, &str)> = vec![
-        ("OUTPUT_BUCKET", BUCKET),
-        ("IDEMPOTENCY_TABLE", TABLE),
-        ("DLQ_URL", &dlq_url),
-        ("SECRETS_PREFIX", "cost-etl"),
-        ("META_API_BASE", &meta_url),
-        ("PLATFORM_TIMEOUT_SECONDS", "10"),
-    ];
-    pairs.extend_from_slice(extra_env);
-    let config = Config::from_env(&Env::from_pairs(pairs)).unwrap();
-    let ledger = DynamoLedger::new(clients.dynamodb.clone(), TABLE, Duration::from_secs(3600));
-    World { _moto: moto, meta, config, clients, dlq_url, ledger }
-}
-
-impl World {
-    fn app(&self) -> App {
-        App::new(self.config.clone(), self.clients.clone())
-    }
-
-    /// Every object under `costs/`, key -> bytes.
-    async fn objects(&self) -> BTreeMap<String, Vec<u8>> {
-        let listed = self.clients.s3.list_objects_v2().bucket(BUCKET).prefix("costs/").send().await.unwrap();
-        let mut out = BTreeMap::new();
-        for object in listed.contents() {
-            let key = object.key().unwrap().to_string();
-            let body = self.clients.s3.get_object().bucket(BUCKET).key(&key).send().await.unwrap().body.collect().await.unwrap().into_bytes().to_vec();
-            out.insert(key, body);
-        }
-        out
-    }
-
-    /// Every DLQ message: (body, attributes).
-    async fn dead_letters(&self) -> Vec<(String, BTreeMap<String, String>)> {
-        let mut out = Vec::new();
-        loop {
-            let received = self.clients.sqs.receive_message().queue_url(&self.dlq_url).max_number_of_messages(10).message_attribute_names("All").send().await.unwrap();
-            if received.messages().is_empty() {
-                return out;
-            }
-            for m in received.messages() {
-                let attrs = m.message_attributes().map(|a| a.iter().map(|(k, v)| (k.clone(), v.string_value().unwrap_or_default().to_string())).collect()).unwrap_or_default();
-                out.push((m.body().unwrap_or_default().to_string(), attrs));
-                self.clients.sqs.delete_message().queue_url(&self.dlq_url).receipt_handle(m.receipt_handle().unwrap()).send().await.unwrap();
-            }
-        }
-    }
-
-    fn key_of(&self, body: &str) -> IdempotencyKey {
-        IdempotencyKey::derive(LEDGER_NAMESPACE, &JobSpec::parse(body).unwrap().canonical())
-    }
-}
-
-fn record(id: &str, body: &str) -> SqsMessage {
-    let mut m = SqsMessage::default();
-    m.message_id = Some(id.to_string());
-    m.receipt_handle = Some(format!("rh-{id}"));
-    m.body = Some(body.to_string());
-    m.event_source = Some("aws:sqs".into());
-    m.event_source_arn = Some(JOBS_ARN.into());
-    m.aws_region = Some("us-east-1".into());
-    m.attributes.insert("ApproximateReceiveCount".into(), "1".into());
-    m
-}
+use support::{d, failed_ids, far, record, World, JOBS_ARN, TABLE};
 
 fn fifo(id: &str, group: &str, body: &str) -> SqsMessage {
     let mut m = record(id, body);
@@ -131,20 +21,12 @@ fn fifo(id: &str, group: &str, body: &str) -> SqsMessage {
 }
 
 fn job(account: &str, from: &str, to: &str) -> String {
-    format!(r#"{{"platform":"meta","account_id":"{account}","date_from":"{from}","date_to":"{to}"}}"#)
-}
-
-fn failed_ids(report: &common::batch::BatchReport<Outcome>) -> Vec<String> {
-    report.response().batch_item_failures.into_iter().map(|f| f.item_identifier).collect()
-}
-
-fn far() -> Deadline {
-    Deadline::after(Duration::from_secs(600))
+    support::job("meta", account, from, to)
 }
 
 #[tokio::test]
 async fn a_mixed_batch_gives_exactly_the_right_failures_dead_letters_and_objects() {
-    let w = world().await;
+    let w = World::start().await;
     // 400 campaigns a day: 1200 rows, three pages of 500.
     w.meta.add_account("1234", "KRW", synthetic_rows(400, d("2026-11-20"), d("2026-11-22")));
     w.meta.add_account("2001", "USD", synthetic_rows(2, d("2026-11-20"), d("2026-11-20")));
@@ -181,8 +63,7 @@ async fn a_mixed_batch_gives_exactly_the_right_failures_dead_letters_and_objects
     assert_eq!((summary.days, summary.rows), (3, 1200));
 
     // Dead letters: the original body, its message id, and why.
-    let mut dead: Vec<(String, String, String)> = w.dead_letters().await.into_iter().map(|(body, a)| (a["original_message_id"].clone(), a["reason_code"].clone(), body)).collect();
-    dead.sort();
+    let dead = w.dead_letters().await;
     assert_eq!(
         dead.iter().map(|(id, code, _)| (id.as_str(), code.as_str())).collect::<Vec<_>>(),
         [
@@ -227,7 +108,7 @@ async fn a_mixed_batch_gives_exactly_the_right_failures_dead_letters_and_objects
 
 #[tokio::test]
 async fn the_same_batch_twice_leaves_s3_byte_for_byte_the_same_and_calls_the_platform_once_per_job() {
-    let w = world().await;
+    let w = World::start().await;
     for account in ["5001", "5002", "5003"] {
         w.meta.add_account(account, "JPY", synthetic_rows(30, d("2026-11-18"), d("2026-11-22")));
     }
@@ -260,7 +141,7 @@ async fn the_same_batch_twice_leaves_s3_byte_for_byte_the_same_and_calls_the_pla
 
 #[tokio::test]
 async fn fifo_groups_stop_at_their_first_failure_and_other_groups_go_on() {
-    let w = world().await;
+    let w = World::start().await;
     for account in ["6001", "6002", "6003", "6004", "6005"] {
         w.meta.add_account(account, "EUR", synthetic_rows(3, d("2026-11-20"), d("2026-11-21")));
     }
@@ -282,7 +163,7 @@ async fn fifo_groups_stop_at_their_first_failure_and_other_groups_go_on() {
 
 #[tokio::test]
 async fn a_claim_left_in_progress_by_a_crashed_run_is_taken_over_after_its_expiry() {
-    let w = world().await;
+    let w = World::start().await;
     w.meta.add_account("7001", "USD", synthetic_rows(2, d("2026-11-20"), d("2026-11-20")));
     w.meta.add_account("7002", "USD", synthetic_rows(2, d("2026-11-20"), d("2026-11-20")));
     let crashed = job("act_7001", "2026-11-20", "2026-11-20");
@@ -304,7 +185,7 @@ async fn a_claim_left_in_progress_by_a_crashed_run_is_taken_over_after_its_expir
 
 #[tokio::test]
 async fn an_invalid_message_whose_dead_letter_send_fails_is_kept_for_another_delivery() {
-    let w = world().await;
+    let w = World::start().await;
     let mut config = w.config.clone();
     config.dlq_url = format!("{}/123456789012/no-such-queue", w.dlq_url.rsplit_once("/123456789012/").unwrap().0);
     let app = App::new(config, w.clients.clone());
@@ -314,7 +195,7 @@ async fn an_invalid_message_whose_dead_letter_send_fails_is_kept_for_another_del
 
 #[tokio::test]
 async fn records_inside_the_deadline_margin_are_not_started_and_come_back() {
-    let w = world_with(&[("DEADLINE_MARGIN_SECONDS", "30")]).await;
+    let w = World::builder().env("DEADLINE_MARGIN_SECONDS", "30").start().await;
     w.meta.add_account("8001", "USD", synthetic_rows(2, d("2026-11-20"), d("2026-11-20")));
     let report = w.app().process(&[record("late", &job("8001", "2026-11-20", "2026-11-20"))], Deadline::after(Duration::from_secs(20))).await;
     assert_eq!(failed_ids(&report), ["late"]);
@@ -324,7 +205,7 @@ async fn records_inside_the_deadline_margin_are_not_started_and_come_back() {
 
 #[tokio::test]
 async fn handle_answers_a_lambda_event_with_a_partial_batch_response() {
-    let w = world().await;
+    let w = World::start().await;
     w.meta.add_account("1234", "KRW", synthetic_rows(5, d("2026-11-20"), d("2026-11-23")));
     w.meta.add_account("5678", "KRW", synthetic_rows(5, d("2026-11-22"), d("2026-11-22")));
     let text = std::fs::read_to_string(test_support::tools::workspace_root().join("events/cost-etl-sqs.json")).unwrap();
@@ -337,42 +218,16 @@ async fn handle_answers_a_lambda_event_with_a_partial_batch_response() {
     assert_eq!(w.objects().await.len(), 3 + 1 + 1);
 }
 
-/// A queue of its own with the 15-minute visibility timeout of the deployed jobs queue, its ARN,
-/// and the received records (real receipt handles) for `bodies`, in order.
-async fn paced_queue(w: &World, bodies: &[&str]) -> (String, Vec<SqsMessage>) {
-    let url = w.clients.sqs.create_queue().queue_name("jobs-paced").attributes(aws_sdk_sqs::types::QueueAttributeName::VisibilityTimeout, "900").send().await.unwrap().queue_url.unwrap();
-    let arn = w.clients.sqs.get_queue_attributes().queue_url(&url).attribute_names(aws_sdk_sqs::types::QueueAttributeName::QueueArn).send().await.unwrap();
-    let arn = arn.attributes().unwrap()[&aws_sdk_sqs::types::QueueAttributeName::QueueArn].clone();
-    for body in bodies {
-        w.clients.sqs.send_message().queue_url(&url).message_body(*body).send().await.unwrap();
-    }
-    let mut received: Vec<SqsMessage> = Vec::new();
-    for _ in 0..20 {
-        let out = w.clients.sqs.receive_message().queue_url(&url).max_number_of_messages(10).wait_time_seconds(1).send().await.unwrap();
-        for m in out.messages() {
-            let mut r = record(m.message_id().unwrap(), m.body().unwrap());
-            r.receipt_handle = m.receipt_handle().map(String::from);
-            r.event_source_arn = Some(arn.clone());
-            received.push(r);
-        }
-        if received.len() == bodies.len() {
-            break;
-        }
-    }
-    assert_eq!(received.len(), bodies.len(), "every message received once");
-    received.sort_by_key(|r| bodies.iter().position(|b| Some(*b) == r.body.as_deref()));
-    (url, received)
-}
-
 #[tokio::test]
 async fn a_never_started_record_comes_back_in_seconds_while_a_rate_limited_one_stays_away() {
-    let w = world().await;
+    let w = World::start().await;
     w.meta.add_account("9001", "USD", synthetic_rows(2, d("2026-11-20"), d("2026-11-20")));
     w.meta.add_account("9002", "USD", synthetic_rows(2, d("2026-11-20"), d("2026-11-20")));
     w.meta.set_fault("9001", Fault::RateLimited { code: 80000, times: 1, regain_minutes: 5 });
     let limited_body = job("9001", "2026-11-20", "2026-11-20");
     let late_body = job("9002", "2026-11-20", "2026-11-20");
-    let (url, records) = paced_queue(&w, &[&limited_body, &late_body]).await;
+    // A queue of its own with the 15-minute visibility timeout of the deployed jobs queue.
+    let (url, records) = w.queue_with("jobs-paced", 900, &[("limited", &limited_body), ("late", &late_body)]).await;
     let app = w.app();
 
     let limited = app.process(&records[..1], far()).await;
@@ -398,7 +253,7 @@ async fn a_never_started_record_comes_back_in_seconds_while_a_rate_limited_one_s
 
 #[tokio::test]
 async fn pacing_failures_are_logged_and_the_records_stay_failed() {
-    let w = world().await;
+    let w = World::start().await;
     // `record` carries fake receipt handles and a queue that does not exist in moto.
     let report = w.app().process(&[record("late", &job("9101", "2026-11-20", "2026-11-20"))], Deadline::after(Duration::from_secs(1))).await;
     assert_eq!(failed_ids(&report), ["late"]);
@@ -406,7 +261,7 @@ async fn pacing_failures_are_logged_and_the_records_stay_failed() {
 
 #[tokio::test]
 async fn a_refresh_message_refetches_and_replaces_completed_days_once_per_message() {
-    let w = world().await;
+    let w = World::start().await;
     w.meta.add_account("9201", "USD", synthetic_rows(2, d("2026-11-20"), d("2026-11-21")));
     let plain = job("9201", "2026-11-20", "2026-11-21");
     let refresh = r#"{"platform":"meta","account_id":"9201","date_from":"2026-11-20","date_to":"2026-11-21","refresh":true}"#.to_string();

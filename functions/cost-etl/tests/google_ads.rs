@@ -2,142 +2,33 @@
 //! through the AWS SDK, and the local Google Ads peer (OAuth token endpoint and searchStream)
 //! over HTTP. Each test gets its own moto and peer.
 
-use aws_lambda_events::sqs::SqsMessage;
-use aws_sdk_dynamodb::types::{AttributeDefinition, KeySchemaElement, KeyType, ScalarAttributeType};
-use chrono::NaiveDate;
+mod support;
+
 use common::batch::RecordStatus;
-use common::config::Env;
-use common::deadline::Deadline;
-use cost_etl::config::{Clients, Config};
 use cost_etl::handler::Outcome;
-use cost_etl::App;
-use peers::google_ads::{synthetic_rows, Fault, GoogleAdsPeer};
-use std::collections::BTreeMap;
+use peers::google_ads::{synthetic_rows, Fault};
 use std::time::Duration;
-use test_support::Moto;
+use support::{d, failed_ids, far, record, World, WorldBuilder, GOOGLE_CLIENT_SECRET as CLIENT_SECRET, GOOGLE_REFRESH_TOKEN as REFRESH_TOKEN};
 
-const CLIENT_ID: &str = "123-peer.apps.googleusercontent.com";
-const CLIENT_SECRET: &str = "GOCSPX-peer-secret";
-const REFRESH_TOKEN: &str = "1//peer-refresh-token";
 const DEVELOPER_TOKEN: &str = "peer-developer-token";
-const BUCKET: &str = "costs";
-const TABLE: &str = "idempotency";
-const JOBS_ARN: &str = "arn:aws:sqs:us-east-1:123456789012:jobs";
 
-struct World {
-    _moto: Moto,
-    google: GoogleAdsPeer,
-    config: Config,
-    clients: Clients,
-    dlq_url: String,
-}
-
-fn d(s: &str) -> NaiveDate {
-    s.parse().unwrap()
+/// The world with a Google Ads secret as a manager account's: a developer token (which the peer
+/// insists on) and the manager's customer id.
+fn builder() -> WorldBuilder {
+    World::builder().google_developer_token(DEVELOPER_TOKEN).google_login_customer_id("111-222-3333")
 }
 
 async fn world() -> World {
-    world_with(&[]).await
+    builder().start().await
 }
 
-async fn world_with(extra_env: &[(&str, &str)]) -> World {
-    let moto = Moto::start();
-    let clients = Clients::from_sdk_config(&moto.sdk_config()).unwrap();
-    clients.s3.create_bucket().bucket(BUCKET).send().await.unwrap();
-    clients
-        .dynamodb
-        .create_table()
-        .table_name(TABLE)
-        .attribute_definitions(AttributeDefinition::builder().attribute_name("id").attribute_type(ScalarAttributeType::S).build().unwrap())
-        .key_schema(KeySchemaElement::builder().attribute_name("id").key_type(KeyType::Hash).build().unwrap())
-        .billing_mode(aws_sdk_dynamodb::types::BillingMode::PayPerRequest)
-        .send()
-        .await
-        .unwrap();
-    let dlq_url = clients.sqs.create_queue().queue_name("jobs-dlq").send().await.unwrap().queue_url.unwrap();
-    let secret = serde_json::json!({
-        "developer_token": DEVELOPER_TOKEN,
-        "client_id": CLIENT_ID,
-        "client_secret": CLIENT_SECRET,
-        "refresh_token": REFRESH_TOKEN,
-        "login_customer_id": "111-222-3333",
-    });
-    clients.secrets.create_secret().name("cost-etl/google_ads").secret_string(secret.to_string()).send().await.unwrap();
-
-    let google = GoogleAdsPeer::new(CLIENT_ID, CLIENT_SECRET, REFRESH_TOKEN);
-    google.require_developer_token(DEVELOPER_TOKEN);
-    let base = peers::google_ads::serve(google.clone()).await;
-    let token_url = format!("{base}/token");
-    let mut pairs: Vec<(&str, &str)> = vec![
-        ("OUTPUT_BUCKET", BUCKET),
-        ("IDEMPOTENCY_TABLE", TABLE),
-        ("DLQ_URL", &dlq_url),
-        ("SECRETS_PREFIX", "cost-etl"),
-        ("GOOGLE_ADS_API_BASE", &base),
-        ("GOOGLE_OAUTH_TOKEN_URL", &token_url),
-        ("PLATFORM_TIMEOUT_SECONDS", "10"),
-    ];
-    pairs.extend_from_slice(extra_env);
-    let config = Config::from_env(&Env::from_pairs(pairs)).unwrap();
-    World { _moto: moto, google, config, clients, dlq_url }
-}
-
-impl World {
-    fn app(&self) -> App {
-        App::new(self.config.clone(), self.clients.clone())
-    }
-
-    async fn objects(&self) -> BTreeMap<String, Vec<u8>> {
-        let listed = self.clients.s3.list_objects_v2().bucket(BUCKET).prefix("costs/").send().await.unwrap();
-        let mut out = BTreeMap::new();
-        for object in listed.contents() {
-            let key = object.key().unwrap().to_string();
-            let body = self.clients.s3.get_object().bucket(BUCKET).key(&key).send().await.unwrap().body.collect().await.unwrap().into_bytes().to_vec();
-            out.insert(key, body);
-        }
-        out
-    }
-
-    /// Every DLQ message: (original message id, reason code, reason text).
-    async fn dead_letters(&self) -> Vec<(String, String, String)> {
-        let mut out = Vec::new();
-        loop {
-            let received = self.clients.sqs.receive_message().queue_url(&self.dlq_url).max_number_of_messages(10).message_attribute_names("All").send().await.unwrap();
-            if received.messages().is_empty() {
-                out.sort();
-                return out;
-            }
-            for m in received.messages() {
-                let attr = |name: &str| m.message_attributes().and_then(|a| a.get(name)).and_then(|v| v.string_value()).unwrap_or_default().to_string();
-                out.push((attr("original_message_id"), attr("reason_code"), attr("reason")));
-                self.clients.sqs.delete_message().queue_url(&self.dlq_url).receipt_handle(m.receipt_handle().unwrap()).send().await.unwrap();
-            }
-        }
-    }
-}
-
-fn record(id: &str, body: &str) -> SqsMessage {
-    let mut m = SqsMessage::default();
-    m.message_id = Some(id.to_string());
-    m.receipt_handle = Some(format!("rh-{id}"));
-    m.body = Some(body.to_string());
-    m.event_source = Some("aws:sqs".into());
-    m.event_source_arn = Some(JOBS_ARN.into());
-    m.aws_region = Some("us-east-1".into());
-    m.attributes.insert("ApproximateReceiveCount".into(), "1".into());
-    m
+/// Every DLQ message: (original message id, reason code, reason text).
+async fn dead_letters(w: &World) -> Vec<(String, String, String)> {
+    w.dead_letter_messages().await.into_iter().map(|l| (l.id, l.code, l.attributes.get("reason").cloned().unwrap_or_default())).collect()
 }
 
 fn job(customer: &str, from: &str, to: &str) -> String {
-    format!(r#"{{"platform":"google_ads","account_id":"{customer}","date_from":"{from}","date_to":"{to}"}}"#)
-}
-
-fn failed_ids(report: &common::batch::BatchReport<Outcome>) -> Vec<String> {
-    report.response().batch_item_failures.into_iter().map(|f| f.item_identifier).collect()
-}
-
-fn far() -> Deadline {
-    Deadline::after(Duration::from_secs(600))
+    support::job("google_ads", customer, from, to)
 }
 
 fn processed(status: &RecordStatus<Outcome>) -> bool {
@@ -181,7 +72,7 @@ async fn google_ads_a_good_job_writes_one_object_per_day_from_several_batches_in
     assert_eq!((calls[0].customer.as_str(), calls[0].status), ("1234567890", 200));
     assert_eq!(calls[0].login_customer_id.as_deref(), Some("1112223333"));
     assert_eq!(calls[0].developer_token.as_deref(), Some(DEVELOPER_TOKEN));
-    assert!(w.dead_letters().await.is_empty());
+    assert!(dead_letters(&w).await.is_empty());
 }
 
 #[tokio::test]
@@ -217,7 +108,7 @@ async fn google_ads_a_rate_limited_record_fails_with_the_retry_delay_and_succeed
     assert!(processed(&again.records[0].status), "{:?}", again.records[0].status);
     assert_eq!(w.google.calls_for("2000000001"), 2);
     assert_eq!(w.google.exchanges(), 1);
-    assert!(w.dead_letters().await.is_empty());
+    assert!(dead_letters(&w).await.is_empty());
 }
 
 #[tokio::test]
@@ -251,7 +142,7 @@ async fn google_ads_a_revoked_refresh_token_sends_the_job_to_the_dlq_after_one_r
     assert!(failed_ids(&report).is_empty(), "a permanent failure goes to the DLQ, not back to the queue");
     assert_eq!(w.google.exchanges(), 2, "one refresh, refused");
     assert_eq!(w.google.calls_for("4000000002"), 1, "no second searchStream without a new token");
-    let dead = w.dead_letters().await;
+    let dead = dead_letters(&w).await;
     assert_eq!(dead.iter().map(|(id, code, _)| (id.as_str(), code.as_str())).collect::<Vec<_>>(), [("revoked", "platform.invalid_credentials")]);
     assert!(dead[0].2.contains("invalid_grant"), "{}", dead[0].2);
     for secret in [REFRESH_TOKEN, CLIENT_SECRET, "ya29."] {
@@ -279,7 +170,7 @@ async fn google_ads_unknown_and_disabled_customers_go_to_the_dlq_and_outages_com
     ];
     let report = w.app().process(&records, far()).await;
     assert_eq!(failed_ids(&report), ["internal", "unavailable", "broken-stream"]);
-    let dead = w.dead_letters().await;
+    let dead = dead_letters(&w).await;
     assert_eq!(
         dead.iter().map(|(id, code, _)| (id.as_str(), code.as_str())).collect::<Vec<_>>(),
         [("disabled", "platform.unknown_account"), ("unknown", "platform.unknown_account")]
@@ -294,12 +185,12 @@ async fn google_ads_unknown_and_disabled_customers_go_to_the_dlq_and_outages_com
 
 #[tokio::test]
 async fn google_ads_a_slow_answer_is_cut_at_the_platform_timeout_and_retried_later() {
-    let w = world_with(&[("PLATFORM_TIMEOUT_SECONDS", "1")]).await;
+    let w = builder().env("PLATFORM_TIMEOUT_SECONDS", "1").start().await;
     w.google.add_customer("6000000001", "USD", synthetic_rows(1, d("2026-11-20"), d("2026-11-20")));
     w.google.set_delay(Duration::from_secs(3));
     let started = std::time::Instant::now();
     let report = w.app().process(&[record("slow", &job("6000000001", "2026-11-20", "2026-11-20"))], far()).await;
     assert_eq!(failed_ids(&report), ["slow"]);
     assert!(started.elapsed() < Duration::from_millis(2900), "{:?}", started.elapsed());
-    assert!(w.dead_letters().await.is_empty());
+    assert!(dead_letters(&w).await.is_empty());
 }

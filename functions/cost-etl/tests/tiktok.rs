@@ -2,137 +2,21 @@
 //! through the AWS SDK, and the local TikTok API for Business peer over HTTP. Each test gets its
 //! own moto and peer.
 
-use aws_lambda_events::sqs::SqsMessage;
-use aws_sdk_dynamodb::types::{AttributeDefinition, KeySchemaElement, KeyType, ScalarAttributeType};
-use chrono::NaiveDate;
+mod support;
+
 use common::batch::RecordStatus;
-use common::config::Env;
-use common::deadline::Deadline;
-use cost_etl::config::{Clients, Config};
 use cost_etl::handler::Outcome;
-use cost_etl::App;
-use peers::tiktok::{synthetic_rows, Endpoint, Fault, TiktokPeer};
-use std::collections::BTreeMap;
+use peers::tiktok::{synthetic_rows, Endpoint, Fault};
 use std::time::Duration;
-use test_support::Moto;
+use support::{d, failed_ids, far, record, World, TIKTOK_TOKEN as TOKEN};
 
-const TOKEN: &str = "tt-act-0123456789abcdef";
-const BUCKET: &str = "costs";
-const TABLE: &str = "idempotency";
-const JOBS_ARN: &str = "arn:aws:sqs:us-east-1:123456789012:jobs";
-
-struct World {
-    _moto: Moto,
-    tiktok: TiktokPeer,
-    config: Config,
-    clients: Clients,
-    dlq_url: String,
-}
-
-fn d(s: &str) -> NaiveDate {
-    s.parse().unwrap()
-}
-
-async fn world() -> World {
-    world_with(&[]).await
-}
-
-async fn world_with(extra_env: &[(&str, &str)]) -> World {
-    let moto = Moto::start();
-    let clients = Clients::from_sdk_config(&moto.sdk_config()).unwrap();
-    clients.s3.create_bucket().bucket(BUCKET).send().await.unwrap();
-    clients
-        .dynamodb
-        .create_table()
-        .table_name(TABLE)
-        .attribute_definitions(AttributeDefinition::builder().attribute_name("id").attribute_type(ScalarAttributeType::S).build().unwrap())
-        .key_schema(KeySchemaElement::builder().attribute_name("id").key_type(KeyType::Hash).build().unwrap())
-        .billing_mode(aws_sdk_dynamodb::types::BillingMode::PayPerRequest)
-        .send()
-        .await
-        .unwrap();
-    let dlq_url = clients.sqs.create_queue().queue_name("jobs-dlq").send().await.unwrap().queue_url.unwrap();
-    clients.secrets.create_secret().name("cost-etl/tiktok").secret_string(format!(r#"{{"access_token":"{TOKEN}"}}"#)).send().await.unwrap();
-
-    let tiktok = TiktokPeer::new(TOKEN);
-    let url = peers::tiktok::serve(tiktok.clone()).await;
-    let mut pairs: Vec<(&str, &str)> = vec![
-        ("OUTPUT_BUCKET", BUCKET),
-        ("IDEMPOTENCY_TABLE", TABLE),
-        ("DLQ_URL", &dlq_url),
-        ("SECRETS_PREFIX", "cost-etl"),
-        ("TIKTOK_API_BASE", &url),
-        ("PLATFORM_TIMEOUT_SECONDS", "10"),
-    ];
-    pairs.extend_from_slice(extra_env);
-    let config = Config::from_env(&Env::from_pairs(pairs)).unwrap();
-    World { _moto: moto, tiktok, config, clients, dlq_url }
-}
-
-impl World {
-    fn app(&self) -> App {
-        App::new(self.config.clone(), self.clients.clone())
-    }
-
-    /// Every object under `costs/`, key -> bytes.
-    async fn objects(&self) -> BTreeMap<String, Vec<u8>> {
-        let mut out = BTreeMap::new();
-        let mut token = None;
-        loop {
-            let listed = self.clients.s3.list_objects_v2().bucket(BUCKET).prefix("costs/").set_continuation_token(token).send().await.unwrap();
-            for object in listed.contents() {
-                let key = object.key().unwrap().to_string();
-                let body = self.clients.s3.get_object().bucket(BUCKET).key(&key).send().await.unwrap().body.collect().await.unwrap().into_bytes().to_vec();
-                out.insert(key, body);
-            }
-            token = listed.next_continuation_token().map(String::from);
-            if token.is_none() {
-                return out;
-            }
-        }
-    }
-
-    /// Every DLQ message: (original message id, reason code, body, every attribute joined).
-    async fn dead_letters(&self) -> Vec<(String, String, String, String)> {
-        let mut out = Vec::new();
-        loop {
-            let received = self.clients.sqs.receive_message().queue_url(&self.dlq_url).max_number_of_messages(10).message_attribute_names("All").send().await.unwrap();
-            if received.messages().is_empty() {
-                out.sort();
-                return out;
-            }
-            for m in received.messages() {
-                let attrs: BTreeMap<String, String> = m.message_attributes().map(|a| a.iter().map(|(k, v)| (k.clone(), v.string_value().unwrap_or_default().to_string())).collect()).unwrap_or_default();
-                let all = format!("{attrs:?}");
-                out.push((attrs["original_message_id"].clone(), attrs["reason_code"].clone(), m.body().unwrap_or_default().to_string(), all));
-                self.clients.sqs.delete_message().queue_url(&self.dlq_url).receipt_handle(m.receipt_handle().unwrap()).send().await.unwrap();
-            }
-        }
-    }
-}
-
-fn record(id: &str, body: &str) -> SqsMessage {
-    let mut m = SqsMessage::default();
-    m.message_id = Some(id.to_string());
-    m.receipt_handle = Some(format!("rh-{id}"));
-    m.body = Some(body.to_string());
-    m.event_source = Some("aws:sqs".into());
-    m.event_source_arn = Some(JOBS_ARN.into());
-    m.aws_region = Some("us-east-1".into());
-    m.attributes.insert("ApproximateReceiveCount".into(), "1".into());
-    m
+/// Every DLQ message: (original message id, reason code, body, every attribute joined).
+async fn dead_letters(w: &World) -> Vec<(String, String, String, String)> {
+    w.dead_letter_messages().await.into_iter().map(|l| (l.id, l.code, l.body, format!("{:?}", l.attributes))).collect()
 }
 
 fn job(advertiser: &str, from: &str, to: &str) -> String {
-    format!(r#"{{"platform":"tiktok","account_id":"{advertiser}","date_from":"{from}","date_to":"{to}"}}"#)
-}
-
-fn failed_ids(report: &common::batch::BatchReport<Outcome>) -> Vec<String> {
-    report.response().batch_item_failures.into_iter().map(|f| f.item_identifier).collect()
-}
-
-fn far() -> Deadline {
-    Deadline::after(Duration::from_secs(600))
+    support::job("tiktok", advertiser, from, to)
 }
 
 fn lines(body: &[u8]) -> Vec<serde_json::Value> {
@@ -141,7 +25,7 @@ fn lines(body: &[u8]) -> Vec<serde_json::Value> {
 
 #[tokio::test]
 async fn tiktok_a_forty_day_job_is_split_at_thirty_days_paged_and_written_day_by_day() {
-    let w = world().await;
+    let w = World::start().await;
     // 40 campaigns a day for 40 days, except 2026-11-05, a day without activity.
     let rows: Vec<_> = synthetic_rows(40, d("2026-10-12"), d("2026-11-20")).into_iter().filter(|r| r.date != d("2026-11-05")).collect();
     w.tiktok.add_advertiser("7001", "KRW", rows);
@@ -178,7 +62,7 @@ async fn tiktok_a_forty_day_job_is_split_at_thirty_days_paged_and_written_day_by
 
 #[tokio::test]
 async fn tiktok_a_rate_limit_or_system_error_in_the_body_is_retried_and_a_bad_token_or_unknown_advertiser_goes_to_the_dlq() {
-    let w = world().await;
+    let w = World::start().await;
     for id in ["7101", "7102", "7103", "7104", "7105"] {
         w.tiktok.add_advertiser(id, "USD", synthetic_rows(2, d("2026-11-20"), d("2026-11-21")));
     }
@@ -206,7 +90,7 @@ async fn tiktok_a_rate_limit_or_system_error_in_the_body_is_retried_and_a_bad_to
     assert!(reason(2).contains("tiktok: unavailable, HTTP 500"), "{}", reason(2));
     assert!((0..3).all(|i| !reason(i).contains(TOKEN)));
 
-    let dead = w.dead_letters().await;
+    let dead = dead_letters(&w).await;
     assert_eq!(
         dead.iter().map(|(id, code, _, _)| (id.as_str(), code.as_str())).collect::<Vec<_>>(),
         [("bad-token", "platform.invalid_credentials"), ("unknown-advertiser", "platform.permission_denied")]
@@ -225,7 +109,7 @@ async fn tiktok_a_rate_limit_or_system_error_in_the_body_is_retried_and_a_bad_to
 
 #[tokio::test]
 async fn tiktok_the_currency_is_looked_up_once_per_advertiser_across_batches() {
-    let w = world().await;
+    let w = World::start().await;
     w.tiktok.add_advertiser("7201", "JPY", synthetic_rows(3, d("2026-11-01"), d("2026-11-22")));
     w.tiktok.add_advertiser("7202", "KRW", synthetic_rows(3, d("2026-11-01"), d("2026-11-22")));
     let app = w.app();
@@ -261,7 +145,7 @@ async fn tiktok_the_currency_is_looked_up_once_per_advertiser_across_batches() {
 
 #[tokio::test]
 async fn tiktok_a_failed_currency_lookup_is_not_cached_and_a_rotated_token_is_picked_up() {
-    let w = world().await;
+    let w = World::start().await;
     w.tiktok.add_advertiser("7301", "EUR", synthetic_rows(1, d("2026-11-20"), d("2026-11-20")));
     w.tiktok.set_fault("7301", Fault::RateLimited { times: 1 });
     let app = w.app();
@@ -282,7 +166,7 @@ async fn tiktok_a_failed_currency_lookup_is_not_cached_and_a_rotated_token_is_pi
 
 #[tokio::test]
 async fn tiktok_slow_pages_run_into_the_platform_timeout_and_are_retried() {
-    let w = world_with(&[("PLATFORM_TIMEOUT_SECONDS", "1")]).await;
+    let w = World::builder().env("PLATFORM_TIMEOUT_SECONDS", "1").start().await;
     w.tiktok.add_advertiser("7401", "USD", synthetic_rows(1, d("2026-11-20"), d("2026-11-20")));
     w.tiktok.set_page_delay(Duration::from_millis(1500));
     let report = w.app().process(&[record("slow", &job("7401", "2026-11-20", "2026-11-20"))], far()).await;

@@ -7,17 +7,24 @@
 use aws_lambda_events::sqs::SqsMessage;
 use aws_sdk_dynamodb::types::{AttributeDefinition, BillingMode, KeySchemaElement, KeyType, ScalarAttributeType};
 use aws_sdk_sqs::types::QueueAttributeName;
+use common::batch::BatchReport;
 use common::config::Env;
+use common::deadline::Deadline;
+use common::idempotency::{DynamoLedger, IdempotencyKey};
 use cost_etl::config::{Clients, Config};
+use cost_etl::handler::{Outcome, LEDGER_NAMESPACE};
+use cost_etl::job::JobSpec;
 use cost_etl::App;
 use peers::google_ads::GoogleAdsPeer;
 use peers::meta::MetaPeer;
 use peers::tiktok::TiktokPeer;
 use std::collections::BTreeMap;
+use std::time::Duration;
 use test_support::Moto;
 
 pub const BUCKET: &str = "costs";
 pub const TABLE: &str = "idempotency";
+pub const JOBS_ARN: &str = "arn:aws:sqs:us-east-1:123456789012:jobs";
 pub const META_TOKEN: &str = "EAAB-world-token";
 pub const GOOGLE_CLIENT_ID: &str = "123-world.apps.googleusercontent.com";
 pub const GOOGLE_CLIENT_SECRET: &str = "GOCSPX-world-secret";
@@ -32,10 +39,39 @@ pub struct World {
     pub config: Config,
     pub clients: Clients,
     pub dlq_url: String,
+    /// The idempotency table as the handler sees it, for seeding and inspecting claims.
+    pub ledger: DynamoLedger,
 }
 
-impl World {
-    pub async fn start() -> World {
+/// What a test file needs beyond the plain world; `World::start()` is `World::builder().start()`.
+#[derive(Default)]
+pub struct WorldBuilder {
+    env: Vec<(String, String)>,
+    google_developer_token: Option<String>,
+    google_login_customer_id: Option<String>,
+}
+
+impl WorldBuilder {
+    /// One more environment variable for `Config`; it wins over the world's own value (e.g. a
+    /// short `PLATFORM_TIMEOUT_SECONDS`).
+    pub fn env(mut self, var: &str, value: &str) -> Self {
+        self.env.push((var.to_string(), value.to_string()));
+        self
+    }
+
+    /// The Google Ads secret carries this developer token, and the peer refuses calls without it.
+    pub fn google_developer_token(mut self, token: &str) -> Self {
+        self.google_developer_token = Some(token.to_string());
+        self
+    }
+
+    /// The Google Ads secret names this manager account as `login_customer_id`.
+    pub fn google_login_customer_id(mut self, id: &str) -> Self {
+        self.google_login_customer_id = Some(id.to_string());
+        self
+    }
+
+    pub async fn start(self) -> World {
         let moto = Moto::start();
         let clients = Clients::from_sdk_config(&moto.sdk_config()).unwrap();
         clients.s3.create_bucket().bucket(BUCKET).send().await.unwrap();
@@ -50,11 +86,14 @@ impl World {
             .await
             .unwrap();
         let dlq_url = clients.sqs.create_queue().queue_name("jobs-dlq").send().await.unwrap().queue_url.unwrap();
-        let secrets = [
-            ("meta", serde_json::json!({ "access_token": META_TOKEN })),
-            ("google_ads", serde_json::json!({ "client_id": GOOGLE_CLIENT_ID, "client_secret": GOOGLE_CLIENT_SECRET, "refresh_token": GOOGLE_REFRESH_TOKEN })),
-            ("tiktok", serde_json::json!({ "access_token": TIKTOK_TOKEN })),
-        ];
+        let mut google_secret = serde_json::json!({ "client_id": GOOGLE_CLIENT_ID, "client_secret": GOOGLE_CLIENT_SECRET, "refresh_token": GOOGLE_REFRESH_TOKEN });
+        if let Some(token) = &self.google_developer_token {
+            google_secret["developer_token"] = token.as_str().into();
+        }
+        if let Some(id) = &self.google_login_customer_id {
+            google_secret["login_customer_id"] = id.as_str().into();
+        }
+        let secrets = [("meta", serde_json::json!({ "access_token": META_TOKEN })), ("google_ads", google_secret), ("tiktok", serde_json::json!({ "access_token": TIKTOK_TOKEN }))];
         for (platform, value) in secrets {
             clients.secrets.create_secret().name(format!("cost-etl/{platform}")).secret_string(value.to_string()).send().await.unwrap();
         }
@@ -62,11 +101,14 @@ impl World {
         let meta = MetaPeer::new(META_TOKEN);
         let meta_url = peers::meta::serve(meta.clone()).await;
         let google = GoogleAdsPeer::new(GOOGLE_CLIENT_ID, GOOGLE_CLIENT_SECRET, GOOGLE_REFRESH_TOKEN);
+        if let Some(token) = &self.google_developer_token {
+            google.require_developer_token(token);
+        }
         let google_url = peers::google_ads::serve(google.clone()).await;
         let google_token_url = format!("{google_url}/token");
         let tiktok = TiktokPeer::new(TIKTOK_TOKEN);
         let tiktok_url = peers::tiktok::serve(tiktok.clone()).await;
-        let config = Config::from_env(&Env::from_pairs([
+        let mut pairs: Vec<(&str, &str)> = vec![
             ("OUTPUT_BUCKET", BUCKET),
             ("IDEMPOTENCY_TABLE", TABLE),
             ("DLQ_URL", dlq_url.as_str()),
@@ -76,9 +118,32 @@ impl World {
             ("GOOGLE_OAUTH_TOKEN_URL", google_token_url.as_str()),
             ("TIKTOK_API_BASE", tiktok_url.as_str()),
             ("PLATFORM_TIMEOUT_SECONDS", "10"),
-        ]))
-        .unwrap();
-        World { _moto: moto, meta, google, tiktok, config, clients, dlq_url }
+        ];
+        // Later pairs win: `Env` keeps the last value of a variable.
+        pairs.extend(self.env.iter().map(|(k, v)| (k.as_str(), v.as_str())));
+        let config = Config::from_env(&Env::from_pairs(pairs)).unwrap();
+        let ledger = DynamoLedger::new(clients.dynamodb.clone(), TABLE, Duration::from_secs(3600));
+        World { _moto: moto, meta, google, tiktok, config, clients, dlq_url, ledger }
+    }
+}
+
+/// A DLQ message: the original message id and reason code (from its attributes), the original
+/// body, and every attribute.
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord)]
+pub struct DeadLetter {
+    pub id: String,
+    pub code: String,
+    pub body: String,
+    pub attributes: BTreeMap<String, String>,
+}
+
+impl World {
+    pub async fn start() -> World {
+        World::builder().start().await
+    }
+
+    pub fn builder() -> WorldBuilder {
+        WorldBuilder::default()
     }
 
     /// A fresh App: what a cold start builds (no cached tokens, currencies or secrets).
@@ -88,18 +153,24 @@ impl World {
 
     /// Every object under `costs/`, key -> bytes.
     pub async fn objects(&self) -> BTreeMap<String, Vec<u8>> {
-        let listed = self.clients.s3.list_objects_v2().bucket(BUCKET).prefix("costs/").send().await.unwrap();
         let mut out = BTreeMap::new();
-        for object in listed.contents() {
-            let key = object.key().unwrap().to_string();
-            let body = self.clients.s3.get_object().bucket(BUCKET).key(&key).send().await.unwrap().body.collect().await.unwrap().into_bytes().to_vec();
-            out.insert(key, body);
+        let mut token = None;
+        loop {
+            let listed = self.clients.s3.list_objects_v2().bucket(BUCKET).prefix("costs/").set_continuation_token(token).send().await.unwrap();
+            for object in listed.contents() {
+                let key = object.key().unwrap().to_string();
+                let body = self.clients.s3.get_object().bucket(BUCKET).key(&key).send().await.unwrap().body.collect().await.unwrap().into_bytes().to_vec();
+                out.insert(key, body);
+            }
+            token = listed.next_continuation_token().map(String::from);
+            if token.is_none() {
+                return out;
+            }
         }
-        out
     }
 
-    /// Every DLQ message as (original message id, reason code, body), sorted; drains the DLQ.
-    pub async fn dead_letters(&self) -> Vec<(String, String, String)> {
+    /// Every DLQ message, sorted; drains the DLQ.
+    pub async fn dead_letter_messages(&self) -> Vec<DeadLetter> {
         let mut out = Vec::new();
         loop {
             let received = self.clients.sqs.receive_message().queue_url(&self.dlq_url).max_number_of_messages(10).message_attribute_names("All").send().await.unwrap();
@@ -108,11 +179,22 @@ impl World {
                 return out;
             }
             for m in received.messages() {
-                let attr = |name: &str| m.message_attributes().and_then(|a| a.get(name)).and_then(|v| v.string_value()).unwrap_or_default().to_string();
-                out.push((attr("original_message_id"), attr("reason_code"), m.body().unwrap_or_default().to_string()));
+                let attributes: BTreeMap<String, String> = m.message_attributes().map(|a| a.iter().map(|(k, v)| (k.clone(), v.string_value().unwrap_or_default().to_string())).collect()).unwrap_or_default();
+                let attr = |name: &str| attributes.get(name).cloned().unwrap_or_default();
+                out.push(DeadLetter { id: attr("original_message_id"), code: attr("reason_code"), body: m.body().unwrap_or_default().to_string(), attributes });
                 self.clients.sqs.delete_message().queue_url(&self.dlq_url).receipt_handle(m.receipt_handle().unwrap()).send().await.unwrap();
             }
         }
+    }
+
+    /// Every DLQ message as (original message id, reason code, body), sorted; drains the DLQ.
+    pub async fn dead_letters(&self) -> Vec<(String, String, String)> {
+        self.dead_letter_messages().await.into_iter().map(|l| (l.id, l.code, l.body)).collect()
+    }
+
+    /// The ledger key the handler uses for a job body.
+    pub fn key_of(&self, body: &str) -> IdempotencyKey {
+        IdempotencyKey::derive(LEDGER_NAMESPACE, &JobSpec::parse(body).unwrap().canonical())
     }
 
     /// A jobs queue with `visibility_seconds` as its own timeout, holding `messages` (id label,
@@ -131,13 +213,9 @@ impl World {
             let out = sqs.receive_message().queue_url(&url).max_number_of_messages(10).wait_time_seconds(1).send().await.unwrap();
             for m in out.messages() {
                 let label = messages.iter().find(|(_, b)| Some(*b) == m.body()).map(|(id, _)| *id).expect("a message we sent");
-                let mut r = SqsMessage::default();
-                r.message_id = Some(label.to_string());
+                let mut r = record(label, m.body().unwrap());
                 r.receipt_handle = m.receipt_handle().map(String::from);
-                r.body = m.body().map(String::from);
-                r.event_source = Some("aws:sqs".into());
                 r.event_source_arn = Some(arn.clone());
-                r.attributes.insert("ApproximateReceiveCount".into(), "1".into());
                 received.push(r);
             }
             if received.len() == messages.len() {
@@ -157,4 +235,28 @@ pub fn job(platform: &str, account: &str, from: &str, to: &str) -> String {
 
 pub fn d(s: &str) -> chrono::NaiveDate {
     s.parse().unwrap()
+}
+
+/// A record as Lambda delivers it from the jobs queue, with a made-up receipt handle (no queue
+/// behind it: pacing such a record fails, which some tests want).
+pub fn record(id: &str, body: &str) -> SqsMessage {
+    let mut m = SqsMessage::default();
+    m.message_id = Some(id.to_string());
+    m.receipt_handle = Some(format!("rh-{id}"));
+    m.body = Some(body.to_string());
+    m.event_source = Some("aws:sqs".into());
+    m.event_source_arn = Some(JOBS_ARN.into());
+    m.aws_region = Some("us-east-1".into());
+    m.attributes.insert("ApproximateReceiveCount".into(), "1".into());
+    m
+}
+
+/// The ids Lambda would be told to deliver again.
+pub fn failed_ids(report: &BatchReport<Outcome>) -> Vec<String> {
+    report.response().batch_item_failures.into_iter().map(|f| f.item_identifier).collect()
+}
+
+/// A deadline far enough away not to matter.
+pub fn far() -> Deadline {
+    Deadline::after(Duration::from_secs(600))
 }
