@@ -30,6 +30,8 @@ run: tools
 test: tools
 	@bash scripts/check-stack.sh
 	@bash scripts/deploy-rehearsal.sh
+	@# `serverless invoke local` error paths (its runs against the peers are Rust tests in tests/).
+	SLS_TELEMETRY_DISABLED=1 SLS_NOTIFICATIONS_MODE=off node --test sls/test/
 	$(CARGO) test --workspace --all-targets
 
 plan: tools

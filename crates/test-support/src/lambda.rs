@@ -46,10 +46,8 @@ pub fn build_binary(name: &str) -> PathBuf {
     let root = workspace_root();
     let mut cargo = Command::new(std::env::var("CARGO").unwrap_or_else(|_| "cargo".into()));
     cargo.args(["build", "--quiet", "--workspace", "--all-targets"]).current_dir(&root);
-    for (name, _) in std::env::vars_os() {
-        if name.to_str().is_some_and(inherited_from_cargo_test) {
-            cargo.env_remove(&name);
-        }
+    for name in cargo_test_vars() {
+        cargo.env_remove(name);
     }
     let status = cargo.status().expect("cannot run cargo build");
     assert!(status.success(), "cargo build --workspace --all-targets failed (needed for {name})");
@@ -65,6 +63,12 @@ pub fn build_binary(name: &str) -> PathBuf {
 /// declare `rerun-if-env-changed=CARGO_MANIFEST_DIR`, so the nested build would rerun them and
 /// rebuild ring, rustls and the whole AWS SDK, and the next top-level build would rebuild them
 /// back. The user's own cargo settings (home, target dir, profiles, registries) are kept.
+/// The variables of this process that `cargo test` set (see [`inherited_from_cargo_test`]): remove
+/// them from any child that runs cargo, directly or through a tool (`serverless invoke local`).
+pub fn cargo_test_vars() -> Vec<std::ffi::OsString> {
+    std::env::vars_os().map(|(name, _)| name).filter(|name| name.to_str().is_some_and(inherited_from_cargo_test)).collect()
+}
+
 fn inherited_from_cargo_test(name: &str) -> bool {
     const KEEP: [&str; 8] = ["CARGO_HOME", "CARGO_TARGET_DIR", "CARGO_BUILD_", "CARGO_PROFILE_", "CARGO_NET_", "CARGO_REGISTR", "CARGO_TERM_", "CARGO_INCREMENTAL"];
     (name.starts_with("CARGO_") && !KEEP.iter().any(|k| name.starts_with(k))) || name == "OUT_DIR"

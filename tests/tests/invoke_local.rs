@@ -1,0 +1,95 @@
+//! `serverless invoke local` (the repo's plugin, sls/invoke-local.js) on both functions against
+//! the local peers: the command a developer types, with serverless.yml's own environment
+//! (stage `test`) and `--env` for what only a deployed stack knows, AWS in moto.
+
+use aws_sdk_dynamodb::types::{AttributeDefinition, BillingMode, KeySchemaElement, KeyType, ScalarAttributeType};
+use peers::kafka_connect::{KafkaConnect, Restarted, FAILED, RUNNING};
+use peers::meta::{synthetic_rows, MetaPeer};
+use std::process::Output;
+use test_support::tools::workspace_root;
+use test_support::Moto;
+
+const NETWORK_FAULT: &str = "org.apache.kafka.connect.errors.ConnectException: Bulk request failed
+Caused by: java.net.SocketTimeoutException: Read timed out
+\tat java.base/java.net.SocketInputStream.socketRead0(Native Method)
+";
+
+/// `serverless invoke local --stage test -f <function> <args>`, with moto's AWS settings. The
+/// plugin builds with cargo: the variables `cargo test` set for this process must not reach it.
+async fn invoke_local(moto: &Moto, function: &str, args: &[&str]) -> Output {
+    let root = workspace_root();
+    let mut cmd = tokio::process::Command::new(root.join("node_modules/.bin/serverless"));
+    cmd.args(["invoke", "local", "--stage", "test", "-f", function]).args(args).current_dir(&root).kill_on_drop(true);
+    for name in test_support::lambda::cargo_test_vars() {
+        cmd.env_remove(name);
+    }
+    cmd.envs(moto.env()).env("SLS_TELEMETRY_DISABLED", "1").env("SLS_NOTIFICATIONS_MODE", "off").env("NODE_NO_WARNINGS", "1");
+    cmd.output().await.expect("cannot run node_modules/.bin/serverless (npm ci)")
+}
+
+/// The function's answer: the JSON document serverless prints first on stdout.
+fn answer(out: &Output) -> serde_json::Value {
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    let end = stdout.find("\n}\n").unwrap_or_else(|| panic!("no JSON answer on stdout:\n{stdout}\nstderr:\n{}", String::from_utf8_lossy(&out.stderr)));
+    serde_json::from_str(&stdout[..end + 2]).unwrap()
+}
+
+async fn table(moto: &Moto, name: &str, key: &str) {
+    common::aws::dynamodb_client(&moto.sdk_config())
+        .create_table()
+        .table_name(name)
+        .billing_mode(BillingMode::PayPerRequest)
+        .attribute_definitions(AttributeDefinition::builder().attribute_name(key).attribute_type(ScalarAttributeType::S).build().unwrap())
+        .key_schema(KeySchemaElement::builder().attribute_name(key).key_type(KeyType::Hash).build().unwrap())
+        .send()
+        .await
+        .unwrap();
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn serverless_invoke_local_runs_connect_health_against_the_connect_peer() {
+    let moto = Moto::start();
+    table(&moto, "restart-state", "connector_task").await;
+    let connect = KafkaConnect::new("3.7.0");
+    connect.add_connector("orders-es-sink", "sink", RUNNING, 2, RUNNING);
+    connect.set_task("orders-es-sink", 0, FAILED, Some(NETWORK_FAULT));
+    let (url, _server) = peers::kafka_connect::serve(connect.clone()).await;
+
+    let clusters = format!(r#"CONNECT_CLUSTERS=[{{"name":"main","url":"{url}"}}]"#);
+    let out = invoke_local(&moto, "connectHealth", &["--path", "events/connect-health-scheduled.json", "--env", &clusters, "--env", "RESTART_STATE_TABLE=restart-state"]).await;
+    assert!(out.status.success(), "exit {:?}\n{}", out.status, String::from_utf8_lossy(&out.stderr));
+    let report = answer(&out);
+    assert_eq!(report["clusters"][0]["reachable"], true, "{report:#}");
+    assert_eq!(report["clusters"][0]["actions"]["restarted"], 1, "{report:#}");
+    assert_eq!(connect.restarts(), vec![Restarted::Task("orders-es-sink".into(), 0)]);
+    // serverless.yml's METRICS_NAMESPACE (stage test: the default) reached the function.
+    let metrics = common::aws::cloudwatch_client(&moto.sdk_config()).list_metrics().namespace("KafkaConnect").send().await.unwrap();
+    assert!(!metrics.metrics().is_empty(), "metrics published under serverless.yml's namespace");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn serverless_invoke_local_runs_cost_etl_on_the_sample_event_against_the_meta_peer() {
+    let moto = Moto::start();
+    let aws = moto.sdk_config();
+    common::aws::s3_client(&aws).create_bucket().bucket("costs").send().await.unwrap();
+    table(&moto, "idempotency", "id").await;
+    let dlq = common::aws::sqs_client(&aws).create_queue().queue_name("jobs-dlq").send().await.unwrap().queue_url.unwrap();
+    const TOKEN: &str = "invoke-local-meta-token";
+    // SECRETS_PREFIX comes from serverless.yml (stage test), not from --env.
+    common::aws::secrets_client(&aws).create_secret().name("pipeline/test/ad-platforms/meta").secret_string(format!(r#"{{"access_token":"{TOKEN}"}}"#)).send().await.unwrap();
+    let meta = MetaPeer::new(TOKEN);
+    let (from, to) = (chrono::NaiveDate::from_ymd_opt(2026, 11, 1).unwrap(), chrono::NaiveDate::from_ymd_opt(2026, 11, 30).unwrap());
+    meta.add_account("1234", "KRW", synthetic_rows(3, from, to));
+    meta.add_account("5678", "USD", synthetic_rows(2, from, to));
+    let meta_url = peers::meta::serve(meta.clone()).await;
+
+    let (dlq_env, meta_env) = (format!("DLQ_URL={dlq}"), format!("META_API_BASE={meta_url}"));
+    let args = ["--path", "events/cost-etl-sqs.json", "--env", "OUTPUT_BUCKET=costs", "--env", "IDEMPOTENCY_TABLE=idempotency", "--env", &dlq_env, "--env", &meta_env];
+    let out = invoke_local(&moto, "costEtl", &args).await;
+    assert!(out.status.success(), "exit {:?}\n{}", out.status, String::from_utf8_lossy(&out.stderr));
+    assert_eq!(answer(&out), serde_json::json!({"batchItemFailures": []}));
+    let listed = common::aws::s3_client(&aws).list_objects_v2().bucket("costs").send().await.unwrap();
+    assert_eq!(listed.contents().len(), 5, "the sample event's five account-days");
+    let printed = format!("{}{}", String::from_utf8_lossy(&out.stdout), String::from_utf8_lossy(&out.stderr));
+    assert!(!printed.contains(TOKEN), "the token is never printed");
+}
