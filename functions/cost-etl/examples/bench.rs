@@ -16,8 +16,10 @@
 //!    resident size each part started from; the peers run in this process, moto does not.
 //!
 //! Run (needs `.tools/venv/bin/moto_server`; `bash scripts/install-tools.sh` installs it):
-//!   cargo build --workspace --all-targets && target/debug/examples/cost-etl-bench
-//! Figures are taken with the dev profile (a release build takes ~20 min on 2 cores). The
+//!   cargo build --workspace --all-targets && target/debug/examples/cost-etl-bench      (dev)
+//!   cargo build --release --target x86_64-unknown-linux-gnu -p cost-etl --example cost-etl-bench \
+//!     && target/x86_64-unknown-linux-gnu/release/examples/cost-etl-bench                 (release)
+//! The README and docs/cost-etl.md carry both profiles' figures (release ~4x dev). The
 //! batches also print their EMF metrics lines to stdout, as in Lambda; the tables come last.
 
 use aws_lambda_events::sqs::SqsMessage;
