@@ -1,10 +1,13 @@
 //! `serverless invoke local` (the repo's plugin, sls/invoke-local.js) on both functions against
-//! the local peers: the command a developer types, with serverless.yml's own environment
-//! (stage `test`) and `--env` for what only a deployed stack knows, AWS in moto.
+//! the local peers (Kafka Connect; Meta, Google Ads and TikTok with
+//! `events/cost-etl-sqs-all-platforms.json`): the command a developer types, with serverless.yml's
+//! own environment (stage `test`) and `--env` for what only a deployed stack knows, AWS in moto.
 
 use aws_sdk_dynamodb::types::{AttributeDefinition, BillingMode, KeySchemaElement, KeyType, ScalarAttributeType};
 use peers::kafka_connect::{KafkaConnect, Restarted, FAILED, RUNNING};
+use peers::google_ads::GoogleAdsPeer;
 use peers::meta::{synthetic_rows, MetaPeer};
+use peers::tiktok::TiktokPeer;
 use std::process::Output;
 use test_support::tools::workspace_root;
 use test_support::Moto;
@@ -68,28 +71,68 @@ async fn serverless_invoke_local_runs_connect_health_against_the_connect_peer() 
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn serverless_invoke_local_runs_cost_etl_on_the_sample_event_against_the_meta_peer() {
+async fn serverless_invoke_local_runs_cost_etl_on_the_all_platforms_sample_against_the_three_peers() {
     let moto = Moto::start();
     let aws = moto.sdk_config();
     common::aws::s3_client(&aws).create_bucket().bucket("costs").send().await.unwrap();
     table(&moto, "idempotency", "id").await;
     let dlq = common::aws::sqs_client(&aws).create_queue().queue_name("jobs-dlq").send().await.unwrap().queue_url.unwrap();
-    const TOKEN: &str = "invoke-local-meta-token";
+    const META_TOKEN: &str = "invoke-local-meta-token";
+    const GOOGLE_REFRESH: &str = "invoke-local-google-refresh-token";
+    const TIKTOK_TOKEN: &str = "invoke-local-tiktok-token";
     // SECRETS_PREFIX comes from serverless.yml (stage test), not from --env.
-    common::aws::secrets_client(&aws).create_secret().name("pipeline/test/ad-platforms/meta").secret_string(format!(r#"{{"access_token":"{TOKEN}"}}"#)).send().await.unwrap();
-    let meta = MetaPeer::new(TOKEN);
+    let secrets = common::aws::secrets_client(&aws);
+    for (platform, value) in [
+        ("meta", serde_json::json!({ "access_token": META_TOKEN })),
+        ("google_ads", serde_json::json!({ "client_id": "local.apps.googleusercontent.com", "client_secret": "local-secret", "refresh_token": GOOGLE_REFRESH })),
+        ("tiktok", serde_json::json!({ "access_token": TIKTOK_TOKEN })),
+    ] {
+        secrets.create_secret().name(format!("pipeline/test/ad-platforms/{platform}")).secret_string(value.to_string()).send().await.unwrap();
+    }
     let (from, to) = (chrono::NaiveDate::from_ymd_opt(2026, 11, 1).unwrap(), chrono::NaiveDate::from_ymd_opt(2026, 11, 30).unwrap());
+    let meta = MetaPeer::new(META_TOKEN);
     meta.add_account("1234", "KRW", synthetic_rows(3, from, to));
-    meta.add_account("5678", "USD", synthetic_rows(2, from, to));
     let meta_url = peers::meta::serve(meta.clone()).await;
+    let google = GoogleAdsPeer::new("local.apps.googleusercontent.com", "local-secret", GOOGLE_REFRESH);
+    google.add_customer("1234567890", "JPY", peers::google_ads::synthetic_rows(2, from, to));
+    let google_url = peers::google_ads::serve(google.clone()).await;
+    let tiktok = TiktokPeer::new(TIKTOK_TOKEN);
+    tiktok.add_advertiser("7012345678901234567", "USD", peers::tiktok::synthetic_rows(2, from, to));
+    let tiktok_url = peers::tiktok::serve(tiktok.clone()).await;
 
-    let (dlq_env, meta_env) = (format!("DLQ_URL={dlq}"), format!("META_API_BASE={meta_url}"));
-    let args = ["--path", "events/cost-etl-sqs.json", "--env", "OUTPUT_BUCKET=costs", "--env", "IDEMPOTENCY_TABLE=idempotency", "--env", &dlq_env, "--env", &meta_env];
+    let envs = [
+        "OUTPUT_BUCKET=costs".to_string(),
+        "IDEMPOTENCY_TABLE=idempotency".to_string(),
+        format!("DLQ_URL={dlq}"),
+        format!("META_API_BASE={meta_url}"),
+        format!("GOOGLE_ADS_API_BASE={google_url}"),
+        format!("GOOGLE_OAUTH_TOKEN_URL={google_url}/token"),
+        format!("TIKTOK_API_BASE={tiktok_url}"),
+    ];
+    let mut args = vec!["--path", "events/cost-etl-sqs-all-platforms.json"];
+    for e in &envs {
+        args.extend(["--env", e.as_str()]);
+    }
     let out = invoke_local(&moto, "costEtl", &args).await;
     assert!(out.status.success(), "exit {:?}\n{}", out.status, String::from_utf8_lossy(&out.stderr));
     assert_eq!(answer(&out), serde_json::json!({"batchItemFailures": []}));
     let listed = common::aws::s3_client(&aws).list_objects_v2().bucket("costs").send().await.unwrap();
-    assert_eq!(listed.contents().len(), 5, "the sample event's five account-days");
+    let mut keys: Vec<&str> = listed.contents().iter().filter_map(|o| o.key()).collect();
+    keys.sort();
+    assert_eq!(
+        keys,
+        [
+            "costs/platform=google_ads/account=1234567890/date=2026-11-20/costs.jsonl",
+            "costs/platform=google_ads/account=1234567890/date=2026-11-21/costs.jsonl",
+            "costs/platform=meta/account=act_1234/date=2026-11-20/costs.jsonl",
+            "costs/platform=meta/account=act_1234/date=2026-11-21/costs.jsonl",
+            "costs/platform=meta/account=act_1234/date=2026-11-22/costs.jsonl",
+            "costs/platform=tiktok/account=7012345678901234567/date=2026-11-20/costs.jsonl",
+            "costs/platform=tiktok/account=7012345678901234567/date=2026-11-21/costs.jsonl",
+        ]
+    );
     let printed = format!("{}{}", String::from_utf8_lossy(&out.stdout), String::from_utf8_lossy(&out.stderr));
-    assert!(!printed.contains(TOKEN), "the token is never printed");
+    for secret in [META_TOKEN, GOOGLE_REFRESH, TIKTOK_TOKEN, "local-secret"] {
+        assert!(!printed.contains(secret), "a credential was printed");
+    }
 }
