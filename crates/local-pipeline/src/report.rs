@@ -134,7 +134,7 @@ pub async fn cost_etl(aws: &aws_config::SdkConfig, stack: &Stack, stats: &DrainS
     let outcomes = outcomes_from_logs(logs);
     let _ = writeln!(
         out,
-        "record outcomes: {}",
+        "outcomes per delivery (from the function's logs): {}",
         outcomes.iter().map(|(k, v)| format!("{k}={v}")).collect::<Vec<_>>().join(" ")
     );
     for (platform, calls) in platform_calls {

@@ -156,7 +156,7 @@ impl JobHandler {
     async fn dead_letter(&self, record: &SqsMessage, reason_code: &str, reason: &str) -> Result<Outcome, RecordFailure> {
         match self.dead_letters.send(record, reason_code, reason).await {
             Ok(()) => {
-                tracing::warn!(message_id = record.message_id.as_deref().unwrap_or("-"), reason_code, reason, "dead-lettered");
+                tracing::warn!(message_id = record.message_id.as_deref().unwrap_or("-"), outcome = "dead_lettered", reason_code, reason, "dead-lettered");
                 Ok(Outcome::DeadLettered { reason_code: reason_code.to_string() })
             }
             // Not acknowledged: the record comes back and tries the DLQ again.
@@ -218,7 +218,8 @@ impl RecordProcessor for JobHandler {
                 }
                 let reason_code = failure.reason_code();
                 if failure.is_retryable() {
-                    tracing::warn!(message_id, job = %label, outcome = "retry", reason_code, error = %failure, "job failed; will be delivered again");
+                    // The record's one `outcome` line is the batch summary's (metrics.rs); this one says why.
+                    tracing::warn!(message_id, job = %label, reason_code, error = %failure, "job failed with a retryable error");
                     Err(RecordFailure::new(format!("{label}: {failure}")).with_retry_after(failure.retry_after()))
                 } else {
                     self.dead_letter(record, &reason_code, &format!("{label}: {failure}")).await
