@@ -162,6 +162,16 @@ for lid, role in of_type("AWS::IAM::Role").items():
                 check(actions == ["cloudwatch:PutMetricData"] and "cloudwatch:namespace" in json.dumps(st.get("Condition", {})),
                       f"{lid}/{st.get('Sid')}: Resource * only for PutMetricData, limited by namespace")
 
+# Retry pacing: ChangeMessageVisibility on the jobs queue, and nowhere else.
+pacing = []
+for pol in res.get("CostEtlRole", {}).get("Properties", {}).get("Policies", []):
+    for st in pol["PolicyDocument"]["Statement"]:
+        actions = st["Action"] if isinstance(st["Action"], list) else [st["Action"]]
+        if "sqs:ChangeMessageVisibility" in actions:
+            pacing.append(json.dumps(st.get("Resource")))
+check(len(pacing) == 1 and "JobsQueue" in pacing[0] and "DeadLetterQueue" not in pacing[0],
+      f"costEtl may change visibility on the jobs queue only: {pacing}")
+
 if failures:
     print(f"{len(failures)} check(s) failed", file=sys.stderr)
     sys.exit(1)
