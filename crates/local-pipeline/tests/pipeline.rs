@@ -21,6 +21,12 @@ fn actions(report: &Value, kind: &str) -> Vec<String> {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn the_local_pipeline_runs_end_to_end_and_every_job_ends_where_it_should() {
+    // The leak check below can see a child: prove it on one.
+    let mut probe = std::process::Command::new("sleep").arg("30").spawn().unwrap();
+    assert!(children_of(std::process::id()).iter().any(|(pid, _)| *pid == probe.id()), "children_of finds a live child");
+    probe.kill().unwrap();
+    probe.wait().unwrap();
+
     let summary = local_pipeline::run().await.expect("the local pipeline failed");
 
     assert_eq!(actions(&summary.connect_health, "restarted"), ["audit-es-sink/0 elasticsearch-overloaded", "orders-es-sink/1 network-fault"]);
@@ -43,4 +49,33 @@ async fn the_local_pipeline_runs_end_to_end_and_every_job_ends_where_it_should()
     // One object per account and day: Meta 7 + 7 + 5, Google Ads 7 + 3, TikTok 61 + 7.
     assert_eq!(etl.objects, 97);
     assert!(etl.rows > 0);
+
+    // Nothing left behind: moto, the emulators and the functions are all stopped (polled, since
+    // a killed process may take a moment to be reaped).
+    let started = std::time::Instant::now();
+    loop {
+        let left = children_of(std::process::id());
+        if left.is_empty() {
+            break;
+        }
+        assert!(started.elapsed() < std::time::Duration::from_secs(10), "processes left running: {left:?}");
+        std::thread::sleep(std::time::Duration::from_millis(100));
+    }
+}
+
+/// Live child processes of `pid` as (pid, command), from /proc.
+fn children_of(pid: u32) -> Vec<(u32, String)> {
+    let mut out = Vec::new();
+    for entry in std::fs::read_dir("/proc").into_iter().flatten().flatten() {
+        let Some(child) = entry.file_name().to_str().and_then(|n| n.parse::<u32>().ok()) else { continue };
+        let Ok(stat) = std::fs::read_to_string(format!("/proc/{child}/stat")) else { continue };
+        // "pid (comm) state ppid ...": the command may contain spaces, so split after the last ')'.
+        let Some((head, rest)) = stat.rsplit_once(')') else { continue };
+        let mut fields = rest.split_whitespace();
+        let (state, ppid) = (fields.next(), fields.next().and_then(|p| p.parse::<u32>().ok()));
+        if ppid == Some(pid) && state != Some("Z") {
+            out.push((child, head.split_once('(').map(|(_, c)| c.to_string()).unwrap_or_default()));
+        }
+    }
+    out
 }
