@@ -230,12 +230,7 @@ pub fn synthetic_rows(campaigns: u32, from: NaiveDate, to: NaiveDate) -> Vec<Cam
 /// Start the peer on a free 127.0.0.1 port; returns its base URL (`http://127.0.0.1:PORT`).
 /// The token endpoint is `{base}/token`.
 pub async fn serve(peer: GoogleAdsPeer) -> String {
-    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.expect("bind 127.0.0.1:0");
-    let url = format!("http://{}", listener.local_addr().expect("local address"));
-    tokio::spawn(async move {
-        axum::serve(listener, router(peer)).await.expect("google ads peer");
-    });
-    url
+    crate::serve_router(router(peer), "google ads").await
 }
 
 /// The routes, for embedding in another server.

@@ -56,3 +56,56 @@ pub fn synthetic_days(campaigns: u32, from: NaiveDate, to: NaiveDate) -> Vec<Syn
     }
     out
 }
+
+/// A campaign-day as the platforms that send money as a decimal string keep it (Meta's Insights
+/// rows, TikTok's report rows): both peers store exactly this.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct DecimalCampaignDay {
+    pub date: NaiveDate,
+    pub campaign_id: String,
+    pub campaign_name: String,
+    /// Decimal string in the account currency, e.g. `"1234.56"`.
+    pub spend: String,
+    pub impressions: u64,
+    pub clicks: u64,
+}
+
+/// [`synthetic_days`] as [`DecimalCampaignDay`]s, campaign ids counted from `first_campaign_id`.
+pub fn synthetic_decimal_days(campaigns: u32, from: NaiveDate, to: NaiveDate, first_campaign_id: u64) -> Vec<DecimalCampaignDay> {
+    synthetic_days(campaigns, from, to)
+        .into_iter()
+        .map(|s| DecimalCampaignDay {
+            date: s.date,
+            campaign_id: (first_campaign_id + s.campaign).to_string(),
+            campaign_name: s.campaign_name(),
+            spend: s.spend(),
+            impressions: s.impressions(),
+            clicks: s.clicks(),
+        })
+        .collect()
+}
+
+/// Serve `router` on a free 127.0.0.1 port until the runtime ends; its base URL.
+pub async fn serve_router(router: axum::Router, name: &'static str) -> String {
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.expect("bind 127.0.0.1:0");
+    let url = format!("http://{}", listener.local_addr().expect("local address"));
+    tokio::spawn(async move {
+        axum::serve(listener, router).await.unwrap_or_else(|e| panic!("{name} peer: {e}"));
+    });
+    url
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn synthetic_days_cover_every_campaign_day_with_decimal_spend_and_are_stable() {
+        let (from, to): (NaiveDate, NaiveDate) = ("2026-11-20".parse().unwrap(), "2026-11-21".parse().unwrap());
+        let rows = synthetic_decimal_days(3, from, to, 100);
+        assert_eq!(rows.len(), 6);
+        assert!(rows.iter().all(|r| r.spend.contains('.')));
+        assert_eq!(rows[0].campaign_id, "100");
+        assert_eq!(rows, synthetic_decimal_days(3, from, to, 100));
+    }
+}

@@ -44,16 +44,7 @@ pub const ADVERTISER_INFO_PATH: &str = "/open_api/v1.3/advertiser/info/";
 pub const MAX_DAY_SPAN: i64 = 30;
 
 /// One campaign-day as the peer stores it.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct ReportRow {
-    pub date: NaiveDate,
-    pub campaign_id: String,
-    pub campaign_name: String,
-    /// Decimal string in the advertiser currency, e.g. `"1234.56"`.
-    pub spend: String,
-    pub impressions: u64,
-    pub clicks: u64,
-}
+pub type ReportRow = crate::DecimalCampaignDay;
 
 /// A seeded advertiser the peer's token may read.
 #[derive(Debug, Clone, Default)]
@@ -170,19 +161,13 @@ impl TiktokPeer {
 /// `campaigns` campaigns on every day of `from..=to`, spends like `"1234.56"`, stable for the
 /// same inputs (benches and tests compare outputs byte for byte).
 pub fn synthetic_rows(campaigns: u32, from: NaiveDate, to: NaiveDate) -> Vec<ReportRow> {
-    let row = |s: crate::SyntheticDay| ReportRow { date: s.date, campaign_id: (1_800_000_000_000_000 + s.campaign).to_string(), campaign_name: s.campaign_name(), spend: s.spend(), impressions: s.impressions(), clicks: s.clicks() };
-    crate::synthetic_days(campaigns, from, to).into_iter().map(row).collect()
+    crate::synthetic_decimal_days(campaigns, from, to, 1_800_000_000_000_000)
 }
 
 /// Start the peer on a free 127.0.0.1 port; returns its base URL (`http://127.0.0.1:PORT`).
 /// The server runs until the test's runtime ends.
 pub async fn serve(peer: TiktokPeer) -> String {
-    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.expect("bind 127.0.0.1:0");
-    let url = format!("http://{}", listener.local_addr().expect("local address"));
-    tokio::spawn(async move {
-        axum::serve(listener, router(peer)).await.expect("tiktok peer");
-    });
-    url
+    crate::serve_router(router(peer), "tiktok").await
 }
 
 /// The routes, for embedding in another server.
@@ -403,14 +388,6 @@ fn report_answer(peer: &TiktokPeer, advertiser: &str, query: &HashMap<String, St
 mod tests {
     use super::*;
 
-    #[test]
-    fn synthetic_rows_cover_every_campaign_day_with_decimal_spend() {
-        let from: NaiveDate = "2026-11-20".parse().unwrap();
-        let rows = synthetic_rows(3, from, "2026-11-21".parse().unwrap());
-        assert_eq!(rows.len(), 6);
-        assert!(rows.iter().all(|r| r.spend.contains('.')));
-        assert_eq!(rows, synthetic_rows(3, from, "2026-11-21".parse().unwrap()));
-    }
 
     fn query(pairs: &[(&str, &str)]) -> HashMap<String, String> {
         pairs.iter().map(|(k, v)| (k.to_string(), v.to_string())).collect()
