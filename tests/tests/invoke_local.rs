@@ -5,9 +5,8 @@
 
 use aws_sdk_dynamodb::types::{AttributeDefinition, BillingMode, KeySchemaElement, KeyType, ScalarAttributeType};
 use peers::kafka_connect::{KafkaConnect, Restarted, FAILED, RUNNING};
-use peers::google_ads::GoogleAdsPeer;
-use peers::meta::{synthetic_rows, MetaPeer};
-use peers::tiktok::TiktokPeer;
+use peers::meta::synthetic_rows;
+use peers::AdPlatforms;
 use std::process::Output;
 use test_support::tools::workspace_root;
 use test_support::Moto;
@@ -77,38 +76,19 @@ async fn serverless_invoke_local_runs_cost_etl_on_the_all_platforms_sample_again
     common::aws::s3_client(&aws).create_bucket().bucket("costs").send().await.unwrap();
     table(&moto, "idempotency", "id").await;
     let dlq = common::aws::sqs_client(&aws).create_queue().queue_name("jobs-dlq").send().await.unwrap().queue_url.unwrap();
-    const META_TOKEN: &str = "invoke-local-meta-token";
-    const GOOGLE_REFRESH: &str = "invoke-local-google-refresh-token";
-    const TIKTOK_TOKEN: &str = "invoke-local-tiktok-token";
+    let platforms = AdPlatforms::start().await;
     // SECRETS_PREFIX comes from serverless.yml (stage test), not from --env.
     let secrets = common::aws::secrets_client(&aws);
-    for (platform, value) in [
-        ("meta", serde_json::json!({ "access_token": META_TOKEN })),
-        ("google_ads", serde_json::json!({ "client_id": "local.apps.googleusercontent.com", "client_secret": "local-secret", "refresh_token": GOOGLE_REFRESH })),
-        ("tiktok", serde_json::json!({ "access_token": TIKTOK_TOKEN })),
-    ] {
+    for (platform, value) in platforms.secrets() {
         secrets.create_secret().name(format!("pipeline/test/ad-platforms/{platform}")).secret_string(value.to_string()).send().await.unwrap();
     }
     let (from, to) = (chrono::NaiveDate::from_ymd_opt(2026, 11, 1).unwrap(), chrono::NaiveDate::from_ymd_opt(2026, 11, 30).unwrap());
-    let meta = MetaPeer::new(META_TOKEN);
-    meta.add_account("1234", "KRW", synthetic_rows(3, from, to));
-    let meta_url = peers::meta::serve(meta.clone()).await;
-    let google = GoogleAdsPeer::new("local.apps.googleusercontent.com", "local-secret", GOOGLE_REFRESH);
-    google.add_customer("1234567890", "JPY", peers::google_ads::synthetic_rows(2, from, to));
-    let google_url = peers::google_ads::serve(google.clone()).await;
-    let tiktok = TiktokPeer::new(TIKTOK_TOKEN);
-    tiktok.add_advertiser("7012345678901234567", "USD", peers::tiktok::synthetic_rows(2, from, to));
-    let tiktok_url = peers::tiktok::serve(tiktok.clone()).await;
+    platforms.meta.add_account("1234", "KRW", synthetic_rows(3, from, to));
+    platforms.google.add_customer("1234567890", "JPY", peers::google_ads::synthetic_rows(2, from, to));
+    platforms.tiktok.add_advertiser("7012345678901234567", "USD", peers::tiktok::synthetic_rows(2, from, to));
 
-    let envs = [
-        "OUTPUT_BUCKET=costs".to_string(),
-        "IDEMPOTENCY_TABLE=idempotency".to_string(),
-        format!("DLQ_URL={dlq}"),
-        format!("META_API_BASE={meta_url}"),
-        format!("GOOGLE_ADS_API_BASE={google_url}"),
-        format!("GOOGLE_OAUTH_TOKEN_URL={google_url}/token"),
-        format!("TIKTOK_API_BASE={tiktok_url}"),
-    ];
+    let mut envs = vec!["OUTPUT_BUCKET=costs".to_string(), "IDEMPOTENCY_TABLE=idempotency".to_string(), format!("DLQ_URL={dlq}")];
+    envs.extend(platforms.env().into_iter().map(|(k, v)| format!("{k}={v}")));
     let mut args = vec!["--path", "events/cost-etl-sqs-all-platforms.json"];
     for e in &envs {
         args.extend(["--env", e.as_str()]);
@@ -132,7 +112,7 @@ async fn serverless_invoke_local_runs_cost_etl_on_the_all_platforms_sample_again
         ]
     );
     let printed = format!("{}{}", String::from_utf8_lossy(&out.stdout), String::from_utf8_lossy(&out.stderr));
-    for secret in [META_TOKEN, GOOGLE_REFRESH, TIKTOK_TOKEN, "local-secret"] {
+    for secret in [AdPlatforms::META_TOKEN, AdPlatforms::GOOGLE_REFRESH_TOKEN, AdPlatforms::GOOGLE_CLIENT_SECRET, AdPlatforms::TIKTOK_TOKEN] {
         assert!(!printed.contains(secret), "a credential was printed");
     }
 }

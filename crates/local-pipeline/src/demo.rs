@@ -8,12 +8,7 @@ use peers::google_ads::GoogleAdsPeer;
 use peers::kafka_connect::{KafkaConnect, FAILED, PAUSED, RUNNING};
 use peers::meta::{synthetic_rows, Fault, MetaPeer};
 use peers::tiktok::TiktokPeer;
-
-pub const META_TOKEN: &str = "local-demo-meta-token";
-pub const GOOGLE_CLIENT_ID: &str = "local-demo.apps.googleusercontent.com";
-pub const GOOGLE_CLIENT_SECRET: &str = "local-demo-client-secret";
-pub const GOOGLE_REFRESH_TOKEN: &str = "local-demo-refresh-token";
-pub const TIKTOK_TOKEN: &str = "local-demo-tiktok-token";
+use peers::AdPlatforms;
 
 const ES_BULK_TIMEOUT: &str = "org.apache.kafka.connect.errors.ConnectException: Exiting WorkerSinkTask due to unrecoverable exception.
 \tat org.apache.kafka.connect.runtime.WorkerSinkTask.deliverMessages(WorkerSinkTask.java:632)
@@ -75,9 +70,15 @@ pub fn date(s: &str) -> NaiveDate {
     NaiveDate::parse_from_str(s, "%Y-%m-%d").expect("demo date")
 }
 
+/// Accounts and faults on the three ad platforms.
+pub fn seed_ad_platforms(platforms: &AdPlatforms) {
+    meta(&platforms.meta);
+    google_ads(&platforms.google);
+    tiktok(&platforms.tiktok);
+}
+
 /// Meta accounts: two healthy ones, one rate-limited once, one whose token was revoked.
-pub fn meta() -> MetaPeer {
-    let meta = MetaPeer::new(META_TOKEN);
+fn meta(meta: &MetaPeer) {
     let (from, to) = (date("2026-11-01"), date("2026-11-30"));
     meta.add_account("1001", "KRW", synthetic_rows(5, from, to));
     meta.add_account("1002", "USD", synthetic_rows(3, from, to));
@@ -85,29 +86,24 @@ pub fn meta() -> MetaPeer {
     meta.set_fault("1003", Fault::RateLimited { code: 17, times: 1, regain_minutes: 0 });
     meta.add_account("1004", "USD", synthetic_rows(2, from, to));
     meta.set_fault("1004", Fault::TokenExpired);
-    meta
 }
 
 /// Google Ads customers: a healthy one, one rate-limited once (asking for 2 s), and one whose
 /// every answer is 503 UNAVAILABLE (it exhausts its receives and the redrive policy dead-letters it).
-pub fn google_ads() -> GoogleAdsPeer {
-    let google = GoogleAdsPeer::new(GOOGLE_CLIENT_ID, GOOGLE_CLIENT_SECRET, GOOGLE_REFRESH_TOKEN);
+fn google_ads(google: &GoogleAdsPeer) {
     let (from, to) = (date("2026-11-01"), date("2026-11-30"));
     google.add_customer("1234567890", "JPY", peers::google_ads::synthetic_rows(4, from, to));
     google.add_customer("2223334444", "USD", peers::google_ads::synthetic_rows(2, from, to));
     google.set_fault("2223334444", peers::google_ads::Fault::RateLimited { times: 1, retry_delay_secs: 2 });
     google.add_customer("5556667777", "EUR", peers::google_ads::synthetic_rows(2, from, to));
     google.set_fault("5556667777", peers::google_ads::Fault::ServerError { unavailable: true });
-    google
 }
 
 /// TikTok advertisers: one in KRW with two months of data (a job longer than the API's 30-day
 /// span), one in USD.
-pub fn tiktok() -> TiktokPeer {
-    let tiktok = TiktokPeer::new(TIKTOK_TOKEN);
+fn tiktok(tiktok: &TiktokPeer) {
     tiktok.add_advertiser("7012345678901234567", "KRW", peers::tiktok::synthetic_rows(3, date("2026-09-01"), date("2026-11-30")));
     tiktok.add_advertiser("7098765432109876543", "USD", peers::tiktok::synthetic_rows(2, date("2026-11-01"), date("2026-11-30")));
-    tiktok
 }
 
 /// The job messages the orchestrator would enqueue today, with the mistakes real queues see.

@@ -47,26 +47,14 @@ pub async fn run() -> Result<RunSummary, String> {
     let aws = moto.sdk_config();
     let connect = demo::kafka_connect();
     let (connect_url, _connect_server) = peers::kafka_connect::serve(connect.clone()).await;
-    let meta = demo::meta();
-    let meta_url = peers::meta::serve(meta.clone()).await;
-    let google = demo::google_ads();
-    let google_url = peers::google_ads::serve(google.clone()).await;
-    let tiktok = demo::tiktok();
-    let tiktok_url = peers::tiktok::serve(tiktok.clone()).await;
+    let platforms = peers::AdPlatforms::start().await;
+    demo::seed_ad_platforms(&platforms);
 
     p.say(&format!("creating queues, tables and bucket from serverless.yml (stage {STAGE}) on moto {}", moto.endpoint()));
     let stack = stack::create(&aws, STAGE).await?;
     let secrets_prefix = format!("pipeline/{STAGE}/ad-platforms");
-    let secrets = [
-        ("meta", serde_json::json!({ "access_token": demo::META_TOKEN })),
-        (
-            "google_ads",
-            serde_json::json!({ "client_id": demo::GOOGLE_CLIENT_ID, "client_secret": demo::GOOGLE_CLIENT_SECRET, "refresh_token": demo::GOOGLE_REFRESH_TOKEN }),
-        ),
-        ("tiktok", serde_json::json!({ "access_token": demo::TIKTOK_TOKEN })),
-    ];
     let secrets_client = common::aws::secrets_client(&aws);
-    for (platform, value) in secrets {
+    for (platform, value) in platforms.secrets() {
         secrets_client
             .create_secret()
             .name(format!("{secrets_prefix}/{platform}"))
@@ -112,16 +100,13 @@ pub async fn run() -> Result<RunSummary, String> {
             ("IDEMPOTENCY_TABLE", stack.idempotency_table.clone()),
             ("DLQ_URL", stack.dlq_url.clone()),
             ("SECRETS_PREFIX", secrets_prefix.clone()),
-            ("META_API_BASE", meta_url.clone()),
-            ("GOOGLE_ADS_API_BASE", google_url.clone()),
-            ("GOOGLE_OAUTH_TOKEN_URL", format!("{google_url}/token")),
-            ("TIKTOK_API_BASE", tiktok_url.clone()),
             // The demo's retry backoff is capped at 2 s (deployed: 900 s), so the always-failing
             // job uses up the queue's maxReceiveCount (5) and is redriven to the DLQ in seconds.
             ("RETRY_MAX_BACKOFF_SECONDS", "2".to_string()),
         ]
         .map(|(k, v)| (k.to_string(), v)),
     );
+    env.extend(platforms.env().into_iter().map(|(k, v)| (k.to_string(), v)));
     let etl = LambdaFunction::start_built(&etl_binary, &env);
     p.say("cost-etl: draining the jobs queue like Lambda's SQS event source (batches of 10)");
     let stats = event_source::drain(&sqs, &stack.jobs_queue_url, &etl, 10, Duration::from_secs(240), |line| p.say(&format!("cost-etl: {line}"))).await;
@@ -130,9 +115,9 @@ pub async fn run() -> Result<RunSummary, String> {
     let stats = stats.map_err(|e| format!("{e}\n--- cost-etl logs ---\n{logs}"))?;
 
     let calls = [
-        ("meta", format!("{} Insights request(s)", meta.calls().len())),
-        ("google_ads", format!("{} searchStream request(s), {} token exchange(s)", google.calls().len(), google.exchanges())),
-        ("tiktok", format!("{} request(s) (reports and advertiser info)", tiktok.calls().len())),
+        ("meta", format!("{} Insights request(s)", platforms.meta.calls().len())),
+        ("google_ads", format!("{} searchStream request(s), {} token exchange(s)", platforms.google.calls().len(), platforms.google.exchanges())),
+        ("tiktok", format!("{} request(s) (reports and advertiser info)", platforms.tiktok.calls().len())),
     ];
     let (text, cost_etl) = report::cost_etl(&aws, &stack, &stats, &logs, &calls).await?;
     println!("{text}");

@@ -111,7 +111,6 @@ pub fn outcomes_from_logs(logs: &str) -> BTreeMap<String, u32> {
     counts
 }
 
-/// The end-of-run summary for cost-etl: outcomes, dead letters with reasons, objects and rows.
 /// What cost-etl's part of the run came to, for the summary and for the pipeline's test.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct CostEtlSummary {
@@ -124,6 +123,7 @@ pub struct CostEtlSummary {
     pub rows: usize,
 }
 
+/// The end-of-run summary for cost-etl: outcomes, dead letters with reasons, objects and rows.
 pub async fn cost_etl(aws: &aws_config::SdkConfig, stack: &Stack, stats: &DrainStats, logs: &str, platform_calls: &[(&str, String)]) -> Result<(String, CostEtlSummary), String> {
     let mut out = String::from("\n== cost-etl ==\n");
     let _ = writeln!(
@@ -163,13 +163,14 @@ pub async fn cost_etl(aws: &aws_config::SdkConfig, stack: &Stack, stats: &DrainS
     let _ = writeln!(out, "dead-lettered: {}", dead.len());
     let mut dead_letters = Vec::new();
     for m in &dead {
-        let attrs = m.message_attributes();
-        let attr = |name: &str| attrs.and_then(|a| a.get(name)).and_then(|v| v.string_value()).unwrap_or("(moved by the redrive policy after maxReceiveCount deliveries)").to_string();
-        let body: String = m.body().unwrap_or_default().chars().take(100).collect();
-        let code = attrs.and_then(|a| a.get("reason_code")).and_then(|v| v.string_value()).unwrap_or("redrive").to_string();
-        let _ = writeln!(out, "  {code:<28} {body}");
-        dead_letters.push((code.clone(), m.body().unwrap_or_default().to_string()));
-        let _ = writeln!(out, "  {:<28} reason: {}", "", attr("reason"));
+        // The function's dead letters carry why; the redrive policy's carry nothing.
+        let attr = |name: &str| m.message_attributes().and_then(|a| a.get(name)).and_then(|v| v.string_value());
+        let code = attr("reason_code").unwrap_or("redrive");
+        let reason = attr("reason").unwrap_or("(moved by the redrive policy after maxReceiveCount deliveries)");
+        let body = m.body().unwrap_or_default();
+        let _ = writeln!(out, "  {code:<28} {}", body.chars().take(100).collect::<String>());
+        let _ = writeln!(out, "  {:<28} reason: {reason}", "");
+        dead_letters.push((code.to_string(), body.to_string()));
     }
 
     let s3 = common::aws::s3_client(aws);

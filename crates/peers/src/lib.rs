@@ -109,3 +109,56 @@ mod tests {
         assert_eq!(rows, synthetic_decimal_days(3, from, to, 100));
     }
 }
+
+/// The three ad-platform peers, served on 127.0.0.1, each knowing one set of credentials: what
+/// cost-etl needs around it in tests and `make run`. Seed them through their fields.
+pub struct AdPlatforms {
+    pub meta: meta::MetaPeer,
+    pub google: google_ads::GoogleAdsPeer,
+    pub tiktok: tiktok::TiktokPeer,
+    pub meta_url: String,
+    pub google_url: String,
+    pub tiktok_url: String,
+}
+
+impl AdPlatforms {
+    pub const META_TOKEN: &'static str = "peer-meta-access-token";
+    pub const GOOGLE_CLIENT_ID: &'static str = "peer-client.apps.googleusercontent.com";
+    pub const GOOGLE_CLIENT_SECRET: &'static str = "peer-google-client-secret";
+    pub const GOOGLE_REFRESH_TOKEN: &'static str = "peer-google-refresh-token";
+    pub const TIKTOK_TOKEN: &'static str = "peer-tiktok-access-token";
+
+    /// Start the three peers, with no accounts yet.
+    pub async fn start() -> AdPlatforms {
+        let meta = meta::MetaPeer::new(Self::META_TOKEN);
+        let google = google_ads::GoogleAdsPeer::new(Self::GOOGLE_CLIENT_ID, Self::GOOGLE_CLIENT_SECRET, Self::GOOGLE_REFRESH_TOKEN);
+        let tiktok = tiktok::TiktokPeer::new(Self::TIKTOK_TOKEN);
+        let meta_url = meta::serve(meta.clone()).await;
+        let google_url = google_ads::serve(google.clone()).await;
+        let tiktok_url = tiktok::serve(tiktok.clone()).await;
+        AdPlatforms { meta, google, tiktok, meta_url, google_url, tiktok_url }
+    }
+
+    /// The Secrets Manager strings cost-etl reads as `{SECRETS_PREFIX}/{platform}` (DESIGN.md
+    /// shapes), for these peers' credentials: `(platform, secret string)`.
+    pub fn secrets(&self) -> [(&'static str, serde_json::Value); 3] {
+        [
+            ("meta", serde_json::json!({ "access_token": Self::META_TOKEN })),
+            (
+                "google_ads",
+                serde_json::json!({ "client_id": Self::GOOGLE_CLIENT_ID, "client_secret": Self::GOOGLE_CLIENT_SECRET, "refresh_token": Self::GOOGLE_REFRESH_TOKEN }),
+            ),
+            ("tiktok", serde_json::json!({ "access_token": Self::TIKTOK_TOKEN })),
+        ]
+    }
+
+    /// cost-etl's settings (DESIGN.md names) that point it at these peers.
+    pub fn env(&self) -> Vec<(&'static str, String)> {
+        vec![
+            ("META_API_BASE", self.meta_url.clone()),
+            ("GOOGLE_ADS_API_BASE", self.google_url.clone()),
+            ("GOOGLE_OAUTH_TOKEN_URL", format!("{}/token", self.google_url)),
+            ("TIKTOK_API_BASE", self.tiktok_url.clone()),
+        ]
+    }
+}

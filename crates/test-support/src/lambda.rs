@@ -10,6 +10,7 @@ use crate::tools::{tool, workspace_root};
 use std::net::{TcpListener, TcpStream};
 use std::path::PathBuf;
 use std::process::{Child, Command, Stdio};
+use std::sync::OnceLock;
 use std::time::{Duration, Instant};
 
 pub struct LambdaFunction {
@@ -38,11 +39,19 @@ impl Invocation {
 
 /// The debug binary `name`, built if needed.
 ///
-/// It builds with `cargo build --workspace --all-targets`, the same package and feature selection
-/// as `cargo test --workspace --all-targets` (the test command), so the dependencies are compiled
-/// once for both; building `-p name` alone would resolve other features and rebuild the AWS SDK.
-/// Inside a test run everything is already fresh and this takes a second.
+/// The first call in a process runs `cargo build --workspace --all-targets`, the same package and
+/// feature selection as `cargo test --workspace --all-targets` (the test command), so the
+/// dependencies are compiled once for both; building `-p name` alone would resolve other
+/// features and rebuild the AWS SDK. Later calls reuse that build.
 pub fn build_binary(name: &str) -> PathBuf {
+    static DEBUG_DIR: OnceLock<PathBuf> = OnceLock::new();
+    let binary = DEBUG_DIR.get_or_init(build_workspace).join(name);
+    assert!(binary.exists(), "{} was not built", binary.display());
+    binary
+}
+
+/// Build the workspace (debug); its output directory.
+fn build_workspace() -> PathBuf {
     let root = workspace_root();
     let mut cargo = Command::new(std::env::var("CARGO").unwrap_or_else(|_| "cargo".into()));
     cargo.args(["build", "--quiet", "--workspace", "--all-targets"]).current_dir(&root);
@@ -50,12 +59,16 @@ pub fn build_binary(name: &str) -> PathBuf {
         cargo.env_remove(name);
     }
     let status = cargo.status().expect("cannot run cargo build");
-    assert!(status.success(), "cargo build --workspace --all-targets failed (needed for {name})");
+    assert!(status.success(), "cargo build --workspace --all-targets failed");
     let target = std::env::var_os("CARGO_TARGET_DIR").map(PathBuf::from).unwrap_or_else(|| root.join("target"));
     let target = if target.is_absolute() { target } else { root.join(target) };
-    let binary = target.join("debug").join(name);
-    assert!(binary.exists(), "{} was not built", binary.display());
-    binary
+    target.join("debug")
+}
+
+/// The variables of this process that `cargo test` set (see [`inherited_from_cargo_test`]): remove
+/// them from any child that runs cargo, directly or through a tool (`serverless invoke local`).
+pub fn cargo_test_vars() -> Vec<std::ffi::OsString> {
+    std::env::vars_os().map(|(name, _)| name).filter(|name| name.to_str().is_some_and(inherited_from_cargo_test)).collect()
 }
 
 /// Variables `cargo test` sets for the test process (`CARGO_MANIFEST_DIR`, `CARGO_PKG_NAME`,
@@ -63,12 +76,6 @@ pub fn build_binary(name: &str) -> PathBuf {
 /// declare `rerun-if-env-changed=CARGO_MANIFEST_DIR`, so the nested build would rerun them and
 /// rebuild ring, rustls and the whole AWS SDK, and the next top-level build would rebuild them
 /// back. The user's own cargo settings (home, target dir, profiles, registries) are kept.
-/// The variables of this process that `cargo test` set (see [`inherited_from_cargo_test`]): remove
-/// them from any child that runs cargo, directly or through a tool (`serverless invoke local`).
-pub fn cargo_test_vars() -> Vec<std::ffi::OsString> {
-    std::env::vars_os().map(|(name, _)| name).filter(|name| name.to_str().is_some_and(inherited_from_cargo_test)).collect()
-}
-
 fn inherited_from_cargo_test(name: &str) -> bool {
     const KEEP: [&str; 8] = ["CARGO_HOME", "CARGO_TARGET_DIR", "CARGO_BUILD_", "CARGO_PROFILE_", "CARGO_NET_", "CARGO_REGISTR", "CARGO_TERM_", "CARGO_INCREMENTAL"];
     (name.starts_with("CARGO_") && !KEEP.iter().any(|k| name.starts_with(k))) || name == "OUT_DIR"

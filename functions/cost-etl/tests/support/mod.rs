@@ -18,6 +18,7 @@ use cost_etl::App;
 use peers::google_ads::GoogleAdsPeer;
 use peers::meta::MetaPeer;
 use peers::tiktok::TiktokPeer;
+use peers::AdPlatforms;
 use std::collections::BTreeMap;
 use std::time::Duration;
 use test_support::Moto;
@@ -25,11 +26,9 @@ use test_support::Moto;
 pub const BUCKET: &str = "costs";
 pub const TABLE: &str = "idempotency";
 pub const JOBS_ARN: &str = "arn:aws:sqs:us-east-1:123456789012:jobs";
-pub const META_TOKEN: &str = "EAAB-world-token";
-pub const GOOGLE_CLIENT_ID: &str = "123-world.apps.googleusercontent.com";
-pub const GOOGLE_CLIENT_SECRET: &str = "GOCSPX-world-secret";
-pub const GOOGLE_REFRESH_TOKEN: &str = "1//world-refresh-token";
-pub const TIKTOK_TOKEN: &str = "world-tiktok-token";
+pub const GOOGLE_CLIENT_SECRET: &str = AdPlatforms::GOOGLE_CLIENT_SECRET;
+pub const GOOGLE_REFRESH_TOKEN: &str = AdPlatforms::GOOGLE_REFRESH_TOKEN;
+pub const TIKTOK_TOKEN: &str = AdPlatforms::TIKTOK_TOKEN;
 
 pub struct World {
     _moto: Moto,
@@ -86,43 +85,33 @@ impl WorldBuilder {
             .await
             .unwrap();
         let dlq_url = clients.sqs.create_queue().queue_name("jobs-dlq").send().await.unwrap().queue_url.unwrap();
-        let mut google_secret = serde_json::json!({ "client_id": GOOGLE_CLIENT_ID, "client_secret": GOOGLE_CLIENT_SECRET, "refresh_token": GOOGLE_REFRESH_TOKEN });
-        if let Some(token) = &self.google_developer_token {
-            google_secret["developer_token"] = token.as_str().into();
+        let platforms = AdPlatforms::start().await;
+        for (platform, mut secret) in platforms.secrets() {
+            if platform == "google_ads" {
+                if let Some(token) = &self.google_developer_token {
+                    secret["developer_token"] = token.as_str().into();
+                    platforms.google.require_developer_token(token);
+                }
+                if let Some(id) = &self.google_login_customer_id {
+                    secret["login_customer_id"] = id.as_str().into();
+                }
+            }
+            clients.secrets.create_secret().name(format!("cost-etl/{platform}")).secret_string(secret.to_string()).send().await.unwrap();
         }
-        if let Some(id) = &self.google_login_customer_id {
-            google_secret["login_customer_id"] = id.as_str().into();
-        }
-        let secrets = [("meta", serde_json::json!({ "access_token": META_TOKEN })), ("google_ads", google_secret), ("tiktok", serde_json::json!({ "access_token": TIKTOK_TOKEN }))];
-        for (platform, value) in secrets {
-            clients.secrets.create_secret().name(format!("cost-etl/{platform}")).secret_string(value.to_string()).send().await.unwrap();
-        }
-
-        let meta = MetaPeer::new(META_TOKEN);
-        let meta_url = peers::meta::serve(meta.clone()).await;
-        let google = GoogleAdsPeer::new(GOOGLE_CLIENT_ID, GOOGLE_CLIENT_SECRET, GOOGLE_REFRESH_TOKEN);
-        if let Some(token) = &self.google_developer_token {
-            google.require_developer_token(token);
-        }
-        let google_url = peers::google_ads::serve(google.clone()).await;
-        let google_token_url = format!("{google_url}/token");
-        let tiktok = TiktokPeer::new(TIKTOK_TOKEN);
-        let tiktok_url = peers::tiktok::serve(tiktok.clone()).await;
+        let platform_env = platforms.env();
         let mut pairs: Vec<(&str, &str)> = vec![
             ("OUTPUT_BUCKET", BUCKET),
             ("IDEMPOTENCY_TABLE", TABLE),
             ("DLQ_URL", dlq_url.as_str()),
             ("SECRETS_PREFIX", "cost-etl"),
-            ("META_API_BASE", meta_url.as_str()),
-            ("GOOGLE_ADS_API_BASE", google_url.as_str()),
-            ("GOOGLE_OAUTH_TOKEN_URL", google_token_url.as_str()),
-            ("TIKTOK_API_BASE", tiktok_url.as_str()),
             ("PLATFORM_TIMEOUT_SECONDS", "10"),
         ];
+        pairs.extend(platform_env.iter().map(|(k, v)| (*k, v.as_str())));
         // Later pairs win: `Env` keeps the last value of a variable.
         pairs.extend(self.env.iter().map(|(k, v)| (k.as_str(), v.as_str())));
         let config = Config::from_env(&Env::from_pairs(pairs)).unwrap();
         let ledger = DynamoLedger::new(clients.dynamodb.clone(), TABLE, Duration::from_secs(3600));
+        let AdPlatforms { meta, google, tiktok, .. } = platforms;
         World { _moto: moto, meta, google, tiktok, config, clients, dlq_url, ledger }
     }
 }
