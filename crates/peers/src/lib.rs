@@ -95,20 +95,6 @@ pub async fn serve_router(router: axum::Router, name: &'static str) -> String {
     url
 }
 
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn synthetic_days_cover_every_campaign_day_with_decimal_spend_and_are_stable() {
-        let (from, to): (NaiveDate, NaiveDate) = ("2026-11-20".parse().unwrap(), "2026-11-21".parse().unwrap());
-        let rows = synthetic_decimal_days(3, from, to, 100);
-        assert_eq!(rows.len(), 6);
-        assert!(rows.iter().all(|r| r.spend.contains('.')));
-        assert_eq!(rows[0].campaign_id, "100");
-        assert_eq!(rows, synthetic_decimal_days(3, from, to, 100));
-    }
-}
 
 /// The three ad-platform peers, served on 127.0.0.1, each knowing one set of credentials: what
 /// cost-etl needs around it in tests and `make run`. Seed them through their fields.
@@ -160,5 +146,20 @@ impl AdPlatforms {
             ("GOOGLE_OAUTH_TOKEN_URL", format!("{}/token", self.google_url)),
             ("TIKTOK_API_BASE", self.tiktok_url.clone()),
         ]
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn synthetic_days_cover_every_campaign_day_with_decimal_spend_and_are_stable() {
+        let (from, to): (NaiveDate, NaiveDate) = ("2026-11-20".parse().unwrap(), "2026-11-21".parse().unwrap());
+        let rows = synthetic_decimal_days(3, from, to, 100);
+        assert_eq!(rows.len(), 6);
+        assert!(rows.iter().all(|r| r.spend.contains('.')));
+        assert_eq!(rows[0].campaign_id, "100");
+        assert_eq!(rows, synthetic_decimal_days(3, from, to, 100));
     }
 }
