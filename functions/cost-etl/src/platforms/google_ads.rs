@@ -14,10 +14,10 @@
 //!
 //! Neither token is ever put in a URL, a log line or an error.
 
-use super::{bounded, read_body_limited, transport_error, CostSource, PlatformError, Redacted, SecretCache};
+use super::{bounded, call_timeout, read_body_limited, retry_after_header, row_currency, scalar_count, transport_error, CostSource, PlatformError, Redacted, Scalar, SecretCache};
 use crate::config::{Clients, Config};
 use crate::job::{JobSpec, Platform};
-use crate::normalize::{parse_count, CostRow, RowError};
+use crate::normalize::{CostRow, RowError};
 use chrono::NaiveDate;
 use common::deadline::Deadline;
 use futures::future::BoxFuture;
@@ -131,10 +131,7 @@ impl GoogleAdsAdapter {
 
     /// `grant_type=refresh_token` at the OAuth token endpoint (RFC 6749 section 6).
     async fn exchange(&self, secret: &GoogleAdsSecret, deadline: Deadline) -> Result<TokenGrant, PlatformError> {
-        let timeout = self.timeout.min(deadline.remaining());
-        if timeout.is_zero() {
-            return Err(PlatformError::Timeout { platform: PLATFORM, after: timeout });
-        }
+        let timeout = call_timeout(PLATFORM, self.timeout, deadline)?;
         let form = url::form_urlencoded::Serializer::new(String::new())
             .append_pair("grant_type", "refresh_token")
             .append_pair("client_id", secret.client_id.expose())
@@ -158,10 +155,7 @@ impl GoogleAdsAdapter {
     }
 
     async fn search_stream(&self, job: &JobSpec, secret: &GoogleAdsSecret, login_customer_id: Option<&str>, token: &Redacted, deadline: Deadline) -> Result<Attempt, PlatformError> {
-        let timeout = self.timeout.min(deadline.remaining());
-        if timeout.is_zero() {
-            return Err(PlatformError::Timeout { platform: PLATFORM, after: timeout });
-        }
+        let timeout = call_timeout(PLATFORM, self.timeout, deadline)?;
         let url = search_stream_url(&self.base, &self.version, job);
         let body = serde_json::json!({ "query": gaql(job.date_from, job.date_to) }).to_string();
         let mut request = self
@@ -282,11 +276,6 @@ pub fn parse_token_answer(status: u16, body: &[u8], retry_after: Option<Duration
     }
 }
 
-fn retry_after_header(headers: &reqwest::header::HeaderMap) -> Option<Duration> {
-    let value = headers.get(reqwest::header::RETRY_AFTER)?.to_str().ok()?;
-    value.trim().parse::<u64>().ok().map(Duration::from_secs)
-}
-
 // --- the answer -----------------------------------------------------------------------------
 
 /// One element of the stream array: a batch of rows, or the error that ended the stream.
@@ -334,16 +323,16 @@ pub struct RawCustomer {
 #[derive(Debug, Default, Deserialize)]
 #[serde(rename_all = "camelCase")]
 pub struct RawCampaign {
-    pub id: Option<JsonInt>,
+    pub id: Option<Scalar>,
     pub name: Option<String>,
 }
 
 #[derive(Debug, Default, Deserialize)]
 #[serde(rename_all = "camelCase")]
 pub struct RawMetrics {
-    pub cost_micros: Option<JsonInt>,
-    pub impressions: Option<JsonInt>,
-    pub clicks: Option<JsonInt>,
+    pub cost_micros: Option<Scalar>,
+    pub impressions: Option<Scalar>,
+    pub clicks: Option<Scalar>,
 }
 
 #[derive(Debug, Default, Deserialize)]
@@ -352,39 +341,19 @@ pub struct RawSegments {
     pub date: Option<String>,
 }
 
-/// An int64: proto3 JSON sends it as a string, but a number is accepted too.
-#[derive(Debug, Clone, Deserialize)]
-#[serde(untagged)]
-pub enum JsonInt {
-    Text(String),
-    Number(serde_json::Number),
-}
-
-impl JsonInt {
-    fn text(&self) -> String {
-        match self {
-            JsonInt::Text(s) => s.clone(),
-            JsonInt::Number(n) => n.to_string(),
-        }
-    }
-}
-
 /// One `GoogleAdsRow` to the common schema. Zero metrics may be left out and count as 0;
 /// a missing campaign id, currency or date is an error.
 pub fn normalize_row(job: &JobSpec, raw: RawRow) -> Result<CostRow, RowError> {
     let date_text = raw.segments.and_then(|s| s.date).filter(|d| !d.is_empty()).ok_or(RowError::Missing { field: "segments.date" })?;
     let date: NaiveDate = date_text.parse().map_err(|_| RowError::Invalid { field: "segments.date", reason: format!("{:?} is not a date", bounded(&date_text, 20)) })?;
     let currency = raw.customer.and_then(|c| c.currency_code).filter(|c| !c.is_empty()).ok_or(RowError::Missing { field: "customer.currency_code" })?;
-    if !(currency.len() == 3 && currency.bytes().all(|b| b.is_ascii_uppercase())) {
-        return Err(RowError::Invalid { field: "customer.currency_code", reason: format!("{:?} is not an ISO 4217 code", bounded(&currency, 10)) });
-    }
+    let currency = row_currency("customer.currency_code", currency)?;
     let campaign = raw.campaign.unwrap_or_default();
     let campaign_id = campaign.id.map(|id| id.text()).filter(|id| !id.is_empty()).ok_or(RowError::Missing { field: "campaign.id" })?;
     if campaign_id.len() > 32 || !campaign_id.bytes().all(|b| b.is_ascii_digit()) {
         return Err(RowError::Invalid { field: "campaign.id", reason: format!("{:?} is not a campaign id", bounded(&campaign_id, 32)) });
     }
     let metrics = raw.metrics.unwrap_or_default();
-    let count = |field: &'static str, v: Option<JsonInt>| v.map(|v| parse_count(field, &v.text())).transpose().map(|n| n.unwrap_or(0));
     Ok(CostRow {
         date,
         platform: PLATFORM,
@@ -392,9 +361,9 @@ pub fn normalize_row(job: &JobSpec, raw: RawRow) -> Result<CostRow, RowError> {
         campaign_id,
         campaign_name: campaign.name.unwrap_or_default(),
         currency,
-        spend_micros: count("metrics.cost_micros", metrics.cost_micros)?,
-        impressions: count("metrics.impressions", metrics.impressions)?,
-        clicks: count("metrics.clicks", metrics.clicks)?,
+        spend_micros: scalar_count("metrics.cost_micros", metrics.cost_micros.as_ref())?,
+        impressions: scalar_count("metrics.impressions", metrics.impressions.as_ref())?,
+        clicks: scalar_count("metrics.clicks", metrics.clicks.as_ref())?,
     })
 }
 

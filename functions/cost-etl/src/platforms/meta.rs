@@ -12,7 +12,7 @@
 //! `access_token` Graph puts back into `paging.next` is removed, and a `next` pointing anywhere
 //! but the configured base is refused (it would receive the token).
 
-use super::{bounded, read_body_limited, transport_error, CostSource, PlatformError, Redacted, SecretCache};
+use super::{bounded, call_timeout, read_body_limited, row_currency, transport_error, CostSource, PlatformError, Redacted, SecretCache};
 use crate::config::{Clients, Config};
 use crate::job::{JobSpec, Platform};
 use crate::normalize::{parse_count, parse_spend, CostRow, RowError};
@@ -81,10 +81,7 @@ impl MetaAdapter {
     }
 
     async fn get_page(&self, url: Url, token: &str, job: &JobSpec, deadline: Deadline) -> Result<Page, PlatformError> {
-        let timeout = self.timeout.min(deadline.remaining());
-        if timeout.is_zero() {
-            return Err(PlatformError::Timeout { platform: PLATFORM, after: timeout });
-        }
+        let timeout = call_timeout(PLATFORM, self.timeout, deadline)?;
         let response = self.http.get(url).bearer_auth(token).timeout(timeout).send().await.map_err(|e| transport_error(PLATFORM, e, timeout))?;
         let status = response.status().as_u16();
         let header = |name: &str| response.headers().get(name).and_then(|v| v.to_str().ok()).map(str::to_string);
@@ -268,10 +265,7 @@ pub fn normalize_row(job: &JobSpec, raw: RawInsight) -> Result<CostRow, RowError
             return Err(RowError::Invalid { field: "date_stop", reason: format!("{:?} differs from date_start; the report is not daily", bounded(stop, 20)) });
         }
     }
-    let currency = required("account_currency", raw.account_currency)?;
-    if !(currency.len() == 3 && currency.bytes().all(|b| b.is_ascii_uppercase())) {
-        return Err(RowError::Invalid { field: "account_currency", reason: format!("{:?} is not an ISO 4217 code", bounded(&currency, 10)) });
-    }
+    let currency = row_currency("account_currency", required("account_currency", raw.account_currency)?)?;
     Ok(CostRow {
         date,
         platform: PLATFORM,

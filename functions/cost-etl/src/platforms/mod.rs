@@ -12,7 +12,7 @@ pub mod tiktok;
 
 use crate::config::{Clients, Config};
 use crate::job::{JobSpec, Platform};
-use crate::normalize::{CostRow, RowError};
+use crate::normalize::{parse_count, CostRow, RowError};
 use common::deadline::Deadline;
 use common::secrets::SecretError;
 use common::{ErrorClass, Retryable};
@@ -222,6 +222,58 @@ pub fn transport_error(platform: Platform, err: reqwest::Error, timeout: Duratio
     PlatformError::Transport { platform, detail }
 }
 
+/// The whole-call time-out of one platform request: the configured one, cut to what is left of
+/// the invocation; an error when nothing is left.
+pub fn call_timeout(platform: Platform, configured: Duration, deadline: Deadline) -> Result<Duration, PlatformError> {
+    let timeout = configured.min(deadline.remaining());
+    if timeout.is_zero() {
+        return Err(PlatformError::Timeout { platform, after: timeout });
+    }
+    Ok(timeout)
+}
+
+/// A `Retry-After` header in seconds (the form these APIs send; an HTTP date counts as absent).
+pub fn retry_after_header(headers: &reqwest::header::HeaderMap) -> Option<Duration> {
+    let value = headers.get(reqwest::header::RETRY_AFTER)?.to_str().ok()?;
+    value.trim().parse::<u64>().ok().map(Duration::from_secs)
+}
+
+/// A value platforms send as a JSON string or number: proto3 int64s, ids, counts.
+#[derive(Debug, Clone, PartialEq, serde::Deserialize)]
+#[serde(untagged)]
+pub enum Scalar {
+    Text(String),
+    Number(serde_json::Number),
+}
+
+impl Scalar {
+    pub fn text(&self) -> String {
+        match self {
+            Scalar::Text(s) => s.clone(),
+            Scalar::Number(n) => n.to_string(),
+        }
+    }
+}
+
+/// A count that may be left out (zero), sent as a string or a JSON number.
+pub fn scalar_count(field: &'static str, value: Option<&Scalar>) -> Result<i64, RowError> {
+    value.map(|v| parse_count(field, &v.text())).transpose().map(|n| n.unwrap_or(0))
+}
+
+/// Whether `code` looks like an ISO 4217 currency code (three upper-case letters).
+pub fn is_currency_code(code: &str) -> bool {
+    code.len() == 3 && code.bytes().all(|b| b.is_ascii_uppercase())
+}
+
+/// A row's currency, checked to be an ISO 4217 code.
+pub fn row_currency(field: &'static str, currency: String) -> Result<String, RowError> {
+    if is_currency_code(&currency) {
+        Ok(currency)
+    } else {
+        Err(RowError::Invalid { field, reason: format!("{:?} is not an ISO 4217 code", bounded(&currency, 10)) })
+    }
+}
+
 /// Cut untrusted text from a platform (error messages) to a loggable size.
 pub fn bounded(text: &str, max: usize) -> String {
     if text.chars().count() <= max {
@@ -257,6 +309,34 @@ mod tests {
             PlatformError::NotSupported { platform: p },
         ];
         assert!(permanent.iter().all(|e| !e.is_retryable()));
+    }
+
+    #[test]
+    fn shared_row_and_request_helpers() {
+        let p = Platform::Tiktok;
+        assert_eq!(call_timeout(p, Duration::from_secs(30), Deadline::after(Duration::from_secs(3600))).unwrap(), Duration::from_secs(30));
+        assert!(call_timeout(p, Duration::from_secs(30), Deadline::after(Duration::from_secs(5))).unwrap() <= Duration::from_secs(5));
+        assert!(matches!(call_timeout(p, Duration::from_secs(30), Deadline::after(Duration::ZERO)), Err(PlatformError::Timeout { .. })));
+
+        let count = |json: &str| scalar_count("clicks", serde_json::from_str::<Option<Scalar>>(json).unwrap().as_ref());
+        assert_eq!(count("null"), Ok(0));
+        assert_eq!(count(r#""12""#), Ok(12));
+        assert_eq!(count("12"), Ok(12));
+        for bad in ["-1", "1.5", r#""1e3""#, "18446744073709551615"] {
+            assert!(matches!(count(bad), Err(RowError::Count { field: "clicks", .. })), "{bad}");
+        }
+
+        assert_eq!(row_currency("currency", "KRW".into()), Ok("KRW".to_string()));
+        for bad in ["krw", "KRWX", "", "K1W"] {
+            assert!(matches!(row_currency("currency", bad.into()), Err(RowError::Invalid { field: "currency", .. })), "{bad}");
+        }
+
+        let mut headers = reqwest::header::HeaderMap::new();
+        assert_eq!(retry_after_header(&headers), None);
+        headers.insert(reqwest::header::RETRY_AFTER, " 30 ".parse().unwrap());
+        assert_eq!(retry_after_header(&headers), Some(Duration::from_secs(30)));
+        headers.insert(reqwest::header::RETRY_AFTER, "Wed, 21 Oct 2026 07:28:00 GMT".parse().unwrap());
+        assert_eq!(retry_after_header(&headers), None);
     }
 
     #[test]

@@ -18,10 +18,10 @@
 //! units. Digits beyond a currency's minor unit are kept exactly, not refused (TikTok computes
 //! spend from CPM billing; refusing would block a job on real data, rounding would lose money).
 
-use super::{bounded, read_body_limited, transport_error, CostSource, PlatformError, Redacted, SecretCache};
+use super::{bounded, call_timeout, is_currency_code, read_body_limited, retry_after_header, scalar_count, transport_error, CostSource, PlatformError, Redacted, Scalar, SecretCache};
 use crate::config::{Clients, Config};
 use crate::job::{JobSpec, Platform};
-use crate::normalize::{parse_count, parse_spend, CostRow, RowError};
+use crate::normalize::{parse_spend, CostRow, RowError};
 use chrono::{NaiveDate, NaiveDateTime, NaiveTime};
 use common::deadline::Deadline;
 use futures::future::BoxFuture;
@@ -125,10 +125,7 @@ impl TiktokAdapter {
 
     /// One GET with the whole-call deadline; the body when the API said `code: 0`'s HTTP 200.
     async fn get(&self, url: Url, token: &str, advertiser: &str, deadline: Deadline) -> Result<Vec<u8>, PlatformError> {
-        let timeout = self.timeout.min(deadline.remaining());
-        if timeout.is_zero() {
-            return Err(PlatformError::Timeout { platform: PLATFORM, after: timeout });
-        }
+        let timeout = call_timeout(PLATFORM, self.timeout, deadline)?;
         let mut header = reqwest::header::HeaderValue::from_str(token).map_err(|_| PlatformError::InvalidCredentials {
             platform: PLATFORM,
             detail: "access_token holds characters an HTTP header cannot carry".into(),
@@ -136,7 +133,7 @@ impl TiktokAdapter {
         header.set_sensitive(true);
         let response = self.http.get(url).header("Access-Token", header).timeout(timeout).send().await.map_err(|e| transport_error(PLATFORM, e, timeout))?;
         let status = response.status().as_u16();
-        let retry_after = response.headers().get("retry-after").and_then(|v| v.to_str().ok()).and_then(|v| v.trim().parse::<u64>().ok()).map(Duration::from_secs);
+        let retry_after = retry_after_header(response.headers());
         let body = read_body_limited(PLATFORM, response, MAX_PAGE_BYTES, timeout).await?;
         if status == 200 {
             Ok(body)
@@ -285,31 +282,14 @@ struct AdvertiserList {
 
 #[derive(Debug, Deserialize)]
 struct AdvertiserInfo {
-    advertiser_id: Option<IdText>,
+    advertiser_id: Option<Scalar>,
     currency: Option<String>,
-}
-
-/// An id the API may send as a string or a number.
-#[derive(Debug, Deserialize)]
-#[serde(untagged)]
-enum IdText {
-    Text(String),
-    Number(u64),
-}
-
-impl IdText {
-    fn matches(&self, id: &str) -> bool {
-        match self {
-            IdText::Text(t) => t == id,
-            IdText::Number(n) => n.to_string() == id,
-        }
-    }
 }
 
 /// The advertiser's ISO 4217 currency from an advertiser info answer.
 pub fn parse_advertiser_currency(body: &[u8], advertiser: &str) -> Result<String, PlatformError> {
     let data: AdvertiserList = open_envelope(body, "advertiser info answer", advertiser)?;
-    let Some(info) = data.list.into_iter().find(|a| a.advertiser_id.as_ref().is_some_and(|id| id.matches(advertiser))) else {
+    let Some(info) = data.list.into_iter().find(|a| a.advertiser_id.as_ref().is_some_and(|id| id.text() == advertiser)) else {
         return Err(PlatformError::UnknownAccount { platform: PLATFORM, account: advertiser.to_string(), detail: "advertiser info lists no such advertiser".into() });
     };
     let currency = info.currency.unwrap_or_default();
@@ -317,10 +297,6 @@ pub fn parse_advertiser_currency(body: &[u8], advertiser: &str) -> Result<String
         return Err(bad(format!("advertiser info currency {:?} is not an ISO 4217 code", bounded(&currency, 10))));
     }
     Ok(currency)
-}
-
-fn is_currency_code(c: &str) -> bool {
-    c.len() == 3 && c.bytes().all(|b| b.is_ascii_uppercase())
 }
 
 #[derive(Debug, Deserialize)]
@@ -364,22 +340,6 @@ pub struct RawMetrics {
     pub campaign_name: Option<String>,
 }
 
-/// A metric value: TikTok documents strings, some answers carry JSON numbers.
-#[derive(Debug, Clone, Deserialize)]
-#[serde(untagged)]
-pub enum Scalar {
-    Text(String),
-    Number(serde_json::Number),
-}
-
-fn count(field: &'static str, value: Option<&Scalar>) -> Result<i64, RowError> {
-    match value {
-        None => Ok(0),
-        Some(Scalar::Text(t)) => parse_count(field, t),
-        Some(Scalar::Number(n)) => n.as_u64().and_then(|v| i64::try_from(v).ok()).ok_or_else(|| RowError::Count { field, value: n.to_string() }),
-    }
-}
-
 fn spend(value: Option<&Scalar>) -> Result<i64, RowError> {
     match value {
         None => Ok(0),
@@ -415,8 +375,8 @@ pub fn normalize_row(job: &JobSpec, currency: &str, from: NaiveDate, to: NaiveDa
         campaign_name: raw.metrics.campaign_name.unwrap_or_default(),
         currency: currency.to_string(),
         spend_micros: spend(raw.metrics.spend.as_ref())?,
-        impressions: count("impressions", raw.metrics.impressions.as_ref())?,
-        clicks: count("clicks", raw.metrics.clicks.as_ref())?,
+        impressions: scalar_count("impressions", raw.metrics.impressions.as_ref())?,
+        clicks: scalar_count("clicks", raw.metrics.clicks.as_ref())?,
     })
 }
 
