@@ -181,7 +181,7 @@ impl RecordProcessor for JobHandler {
             Ok(message) => message,
             Err(e) => return self.dead_letter(record, &format!("invalid_job.{}", e.code()), &e.to_string()).await,
         };
-        let job = message.job.clone();
+        let job = &message.job;
         let label = if message.refresh { format!("{} (refresh)", job.label()) } else { job.label() };
         let key = idempotency_key(&message, record.message_id.as_deref());
         let hold_until = UNIX_EPOCH + Duration::from_millis(ctx.deadline.epoch_millis());
@@ -201,7 +201,7 @@ impl RecordProcessor for JobHandler {
             Err(e) => return Err(RecordFailure::new(format!("{label}: {e}"))),
         }
 
-        match self.run_job(&job, &ctx).await {
+        match self.run_job(job, &ctx).await {
             Ok(summary) => {
                 let data = serde_json::to_string(&summary).ok();
                 if let Err(e) = self.ledger.complete(&key, data.as_deref()).await {

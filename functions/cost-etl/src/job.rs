@@ -167,18 +167,19 @@ impl JobSpec {
         JobSpec::parse_with(body, &JobLimits::default())
     }
 
-    /// Parse an SQS body. Unknown fields are ignored; a missing or invalid field is an error.
+    /// Parse an SQS body. Unknown fields are ignored; a missing or invalid field is an error
+    /// (the whole message is checked, `refresh` included, so every reader refuses the same bodies).
     pub fn parse_with(body: &str, limits: &JobLimits) -> Result<JobSpec, JobError> {
-        if body.len() > MAX_BODY_BYTES {
-            return Err(JobError::TooLarge { bytes: body.len() });
-        }
-        let value: serde_json::Value = serde_json::from_str(body).map_err(|e| JobError::NotJson { reason: common::config::json_error_without_values(&e) })?;
-        JobSpec::from_value(&value, limits)
+        JobMessage::parse_with(body, limits).map(|message| message.job)
     }
 
     /// Parse an already decoded JSON value (what `parse_with` does after decoding).
     pub fn from_value(value: &serde_json::Value, limits: &JobLimits) -> Result<JobSpec, JobError> {
-        let object = value.as_object().ok_or(JobError::NotAnObject)?;
+        JobMessage::from_value(value, limits).map(|message| message.job)
+    }
+
+    /// The job fields of a message object.
+    fn from_object(object: &serde_json::Map<String, serde_json::Value>, limits: &JobLimits) -> Result<JobSpec, JobError> {
         let field = |name: &'static str| -> Result<&str, JobError> {
             match object.get(name) {
                 None | Some(serde_json::Value::Null) => Err(JobError::MissingField { field: name }),
@@ -190,8 +191,6 @@ impl JobSpec {
         let account_id = AccountId::parse(platform, field("account_id")?)?;
         let date_from = parse_date("date_from", field("date_from")?)?;
         let date_to = parse_date("date_to", field("date_to")?)?;
-        // Checked here too, so a body with a bad `refresh` is refused by every reader.
-        parse_refresh(object)?;
         JobSpec::new(platform, account_id, date_from, date_to, limits)
     }
 
@@ -251,9 +250,14 @@ impl JobMessage {
             return Err(JobError::TooLarge { bytes: body.len() });
         }
         let value: serde_json::Value = serde_json::from_str(body).map_err(|e| JobError::NotJson { reason: common::config::json_error_without_values(&e) })?;
-        let job = JobSpec::from_value(&value, limits)?;
-        let refresh = value.as_object().map(parse_refresh).transpose()?.unwrap_or(false);
-        Ok(JobMessage { job, refresh })
+        JobMessage::from_value(&value, limits)
+    }
+
+    /// Parse an already decoded JSON value.
+    pub fn from_value(value: &serde_json::Value, limits: &JobLimits) -> Result<JobMessage, JobError> {
+        let object = value.as_object().ok_or(JobError::NotAnObject)?;
+        let job = JobSpec::from_object(object, limits)?;
+        Ok(JobMessage { job, refresh: parse_refresh(object)? })
     }
 }
 
