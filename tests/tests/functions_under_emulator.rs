@@ -46,7 +46,7 @@ async fn connect_health_binary_answers_a_scheduled_event_with_its_report() {
     assert_eq!(cluster["actions"]["skipped"], 1, "{report:#}");
     assert_eq!(connect.restarts(), vec![Restarted::Task("orders-es-sink".into(), 1)], "only the network fault is restarted");
 
-    let metrics = common::aws::cloudwatch_client(&moto.sdk_config()).list_metrics().namespace("E2E").metric_name("FailedTasks").send().await.unwrap();
+    let metrics = aws_sdk_cloudwatch::Client::new(&moto.sdk_config()).list_metrics().namespace("E2E").metric_name("FailedTasks").send().await.unwrap();
     assert!(!metrics.metrics().is_empty(), "FailedTasks was published");
     assert!(function.logs().contains("orders-jdbc-source"), "the skip is logged");
 }
@@ -55,10 +55,10 @@ async fn connect_health_binary_answers_a_scheduled_event_with_its_report() {
 async fn cost_etl_binary_turns_the_sample_sqs_event_into_s3_objects() {
     let moto = Moto::start();
     let aws = moto.sdk_config();
-    let sqs = common::aws::sqs_client(&aws);
+    let sqs = aws_sdk_sqs::Client::new(&aws);
     let dlq_url = sqs.create_queue().queue_name("jobs-dlq").send().await.unwrap().queue_url.unwrap();
     common::aws::s3_client(&aws).create_bucket().bucket("costs").send().await.unwrap();
-    let ddb = common::aws::dynamodb_client(&aws);
+    let ddb = aws_sdk_dynamodb::Client::new(&aws);
     use aws_sdk_dynamodb::types::{AttributeDefinition, BillingMode, KeySchemaElement, KeyType, ScalarAttributeType};
     ddb.create_table()
         .table_name("idempotency")
@@ -69,7 +69,7 @@ async fn cost_etl_binary_turns_the_sample_sqs_event_into_s3_objects() {
         .await
         .unwrap();
     const TOKEN: &str = "e2e-meta-token-do-not-log";
-    common::aws::secrets_client(&aws)
+    aws_sdk_secretsmanager::Client::new(&aws)
         .create_secret()
         .name("e2e/meta")
         .secret_string(format!(r#"{{"access_token":"{TOKEN}"}}"#))

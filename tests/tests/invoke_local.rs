@@ -37,7 +37,7 @@ fn answer(out: &Output) -> serde_json::Value {
 }
 
 async fn table(moto: &Moto, name: &str, key: &str) {
-    common::aws::dynamodb_client(&moto.sdk_config())
+    aws_sdk_dynamodb::Client::new(&moto.sdk_config())
         .create_table()
         .table_name(name)
         .billing_mode(BillingMode::PayPerRequest)
@@ -65,7 +65,7 @@ async fn serverless_invoke_local_runs_connect_health_against_the_connect_peer() 
     assert_eq!(report["clusters"][0]["actions"]["restarted"], 1, "{report:#}");
     assert_eq!(connect.restarts(), vec![Restarted::Task("orders-es-sink".into(), 0)]);
     // serverless.yml's METRICS_NAMESPACE (stage test: the default) reached the function.
-    let metrics = common::aws::cloudwatch_client(&moto.sdk_config()).list_metrics().namespace("KafkaConnect").send().await.unwrap();
+    let metrics = aws_sdk_cloudwatch::Client::new(&moto.sdk_config()).list_metrics().namespace("KafkaConnect").send().await.unwrap();
     assert!(!metrics.metrics().is_empty(), "metrics published under serverless.yml's namespace");
 }
 
@@ -75,10 +75,10 @@ async fn serverless_invoke_local_runs_cost_etl_on_the_all_platforms_sample_again
     let aws = moto.sdk_config();
     common::aws::s3_client(&aws).create_bucket().bucket("costs").send().await.unwrap();
     table(&moto, "idempotency", "id").await;
-    let dlq = common::aws::sqs_client(&aws).create_queue().queue_name("jobs-dlq").send().await.unwrap().queue_url.unwrap();
+    let dlq = aws_sdk_sqs::Client::new(&aws).create_queue().queue_name("jobs-dlq").send().await.unwrap().queue_url.unwrap();
     let platforms = AdPlatforms::start().await;
     // SECRETS_PREFIX comes from serverless.yml (stage test), not from --env.
-    let secrets = common::aws::secrets_client(&aws);
+    let secrets = aws_sdk_secretsmanager::Client::new(&aws);
     for (platform, value) in platforms.secrets() {
         secrets.create_secret().name(format!("pipeline/test/ad-platforms/{platform}")).secret_string(value.to_string()).send().await.unwrap();
     }

@@ -2,8 +2,9 @@
 //!
 //! `aws_config` already honours `AWS_ENDPOINT_URL` (and the per-service
 //! `AWS_ENDPOINT_URL_<SERVICE>`), which is how tests and the local pipeline point every client
-//! at `moto_server`. The one client that needs more is S3: a local endpoint has no
-//! virtual-host buckets, so path-style addressing is switched on whenever an endpoint is set.
+//! at `moto_server`; build service clients with `aws_sdk_<service>::Client::new(&config)`. The one
+//! client that needs more is S3: a local endpoint has no virtual-host buckets, so path-style
+//! addressing is switched on whenever an endpoint is set (feature `s3`).
 
 use aws_config::{BehaviorVersion, SdkConfig};
 
@@ -13,23 +14,8 @@ pub async fn load_config() -> SdkConfig {
 }
 
 /// An S3 client; path-style addressing when a custom endpoint is configured.
+#[cfg(feature = "s3")]
 pub fn s3_client(config: &SdkConfig) -> aws_sdk_s3::Client {
     let builder = aws_sdk_s3::config::Builder::from(config).force_path_style(config.endpoint_url().is_some());
     aws_sdk_s3::Client::from_conf(builder.build())
-}
-
-pub fn sqs_client(config: &SdkConfig) -> aws_sdk_sqs::Client {
-    aws_sdk_sqs::Client::new(config)
-}
-
-pub fn dynamodb_client(config: &SdkConfig) -> aws_sdk_dynamodb::Client {
-    aws_sdk_dynamodb::Client::new(config)
-}
-
-pub fn cloudwatch_client(config: &SdkConfig) -> aws_sdk_cloudwatch::Client {
-    aws_sdk_cloudwatch::Client::new(config)
-}
-
-pub fn secrets_client(config: &SdkConfig) -> aws_sdk_secretsmanager::Client {
-    aws_sdk_secretsmanager::Client::new(config)
 }

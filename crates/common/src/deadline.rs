@@ -1,4 +1,4 @@
-//! The invocation's time budget, taken from the Lambda context.
+//! The invocation's time budget, taken from the Lambda context (feature `lambda`) or given.
 //!
 //! Lambda sends the deadline as epoch milliseconds. Runtime API emulators do not all agree:
 //! cargo-lambda 1.9 sends a bare duration (`600000`), which read as an epoch instant lies in
@@ -16,6 +16,7 @@ pub struct Deadline {
 
 impl Deadline {
     /// The deadline of this invocation; `fallback` is the budget when the context has no usable one.
+    #[cfg(feature = "lambda")]
     pub fn from_context(ctx: &lambda_runtime::Context, fallback: Duration) -> Deadline {
         let now_ms = SystemTime::now().duration_since(UNIX_EPOCH).map(|d| d.as_millis() as u64).unwrap_or(0);
         Deadline::after(budget_from_epoch_ms(ctx.deadline, now_ms, fallback))
@@ -35,10 +36,6 @@ impl Deadline {
         Deadline { at: self.at.checked_sub(margin).unwrap_or_else(Instant::now) }
     }
 
-    pub fn instant(&self) -> Instant {
-        self.at
-    }
-
     /// The deadline as epoch milliseconds (for ledger expiry), approximated from the wall clock now.
     pub fn epoch_millis(&self) -> u64 {
         let now_ms = SystemTime::now().duration_since(UNIX_EPOCH).map(|d| d.as_millis() as u64).unwrap_or(0);
@@ -49,7 +46,7 @@ impl Deadline {
 /// How long is left, given the context's deadline and the current time (both epoch ms).
 pub fn budget_from_epoch_ms(deadline_ms: u64, now_ms: u64, fallback: Duration) -> Duration {
     const ONE_DAY_MS: u64 = 24 * 60 * 60 * 1000;
-    if deadline_ms + ONE_DAY_MS < now_ms {
+    if deadline_ms.saturating_add(ONE_DAY_MS) < now_ms {
         // Not an epoch instant (an emulator's bare duration, or 0): use the configured budget.
         return fallback;
     }

@@ -35,39 +35,85 @@ pub trait Retryable {
     }
 }
 
-/// A failed AWS call, summarised without the request (which may carry secrets).
+/// A failed AWS call, summarised without the request (which may carry secrets): the service's
+/// error code and the HTTP status as the SDK knew them (decisions use these), and the message
+/// with its source chain (for people).
+#[cfg(feature = "aws")]
 #[derive(Debug, thiserror::Error)]
 #[error("AWS {operation} failed: {message}")]
 pub struct AwsError {
     pub operation: &'static str,
+    /// The service error code (`ProvideErrorMetadata::code`), e.g. `ResourceNotFoundException`;
+    /// `None` when no answer was parsed (time-out, connection failure).
+    pub code: Option<String>,
+    /// The HTTP status of the answer, when there was one.
+    pub status: Option<u16>,
     pub message: String,
-    /// Set for errors that retrying cannot fix (e.g. a missing table or bucket).
-    pub permanent: bool,
 }
 
+/// Service error codes that retrying cannot fix: the resource is missing or access is denied.
+#[cfg(feature = "aws")]
+const PERMANENT_CODES: [&str; 8] = [
+    "NoSuchBucket",
+    "ResourceNotFoundException",
+    "AWS.SimpleQueueService.NonExistentQueue",
+    "QueueDoesNotExist",
+    "NonExistentQueue",
+    "AccessDenied",
+    "AccessDeniedException",
+    "InvalidSecurity",
+];
+
+#[cfg(feature = "aws")]
 impl AwsError {
-    /// Summarise any SDK error with its full context chain (service code and message).
-    pub fn new(operation: &'static str, err: &(dyn std::error::Error + 'static)) -> Self {
-        let mut message = err.to_string();
-        let mut source = err.source();
-        while let Some(s) = source {
-            let text = s.to_string();
-            if !message.contains(&text) {
-                message.push_str(": ");
-                message.push_str(&text);
-            }
-            source = s.source();
+    /// Summarise an SDK error: its code and status, and the message with the source chain.
+    pub fn new<E, R>(operation: &'static str, err: &aws_smithy_runtime_api::client::result::SdkError<E, R>) -> Self
+    where
+        E: aws_smithy_types::error::metadata::ProvideErrorMetadata + std::error::Error + 'static,
+        R: std::fmt::Debug + HttpStatus + 'static,
+    {
+        use aws_smithy_types::error::metadata::ProvideErrorMetadata;
+        AwsError {
+            operation,
+            code: err.code().map(str::to_string),
+            status: err.raw_response().map(HttpStatus::status_code),
+            message: crate::text::error_chain(err),
         }
-        let permanent = ["NoSuchBucket", "ResourceNotFoundException", "NonExistentQueue", "QueueDoesNotExist", "AccessDenied"]
-            .iter()
-            .any(|code| message.contains(code));
-        AwsError { operation, message, permanent }
+    }
+
+    /// An error with a known code, for callers that build one without the SDK (tests, fakes).
+    pub fn with_code(operation: &'static str, code: Option<&str>, message: impl Into<String>) -> Self {
+        AwsError { operation, code: code.map(str::to_string), status: None, message: message.into() }
+    }
+
+    /// The service said the resource (queue, table, bucket, secret) does not exist.
+    pub fn is_not_found(&self) -> bool {
+        matches!(self.code.as_deref(), Some("NoSuchBucket" | "ResourceNotFoundException" | "AWS.SimpleQueueService.NonExistentQueue" | "QueueDoesNotExist" | "NonExistentQueue"))
+    }
+
+    /// A failure that retrying cannot fix (missing resource, access denied).
+    pub fn is_permanent(&self) -> bool {
+        self.code.as_deref().is_some_and(|code| PERMANENT_CODES.contains(&code))
     }
 }
 
+/// The HTTP status of a raw SDK answer.
+#[cfg(feature = "aws")]
+pub trait HttpStatus {
+    fn status_code(&self) -> u16;
+}
+
+#[cfg(feature = "aws")]
+impl HttpStatus for aws_smithy_runtime_api::http::Response {
+    fn status_code(&self) -> u16 {
+        self.status().as_u16()
+    }
+}
+
+#[cfg(feature = "aws")]
 impl Retryable for AwsError {
     fn class(&self) -> ErrorClass {
-        if self.permanent {
+        if self.is_permanent() {
             ErrorClass::Permanent
         } else {
             ErrorClass::Retryable
@@ -75,31 +121,22 @@ impl Retryable for AwsError {
     }
 }
 
-#[cfg(test)]
+#[cfg(all(test, feature = "aws"))]
 mod tests {
     use super::*;
 
-    #[derive(Debug, thiserror::Error)]
-    #[error("outer")]
-    struct Outer(#[source] Inner);
-    #[derive(Debug, thiserror::Error)]
-    #[error("ResourceNotFoundException: Requested resource not found")]
-    struct Inner;
-
     #[test]
-    fn aws_error_keeps_the_cause_chain_and_classifies_missing_resources_as_permanent() {
-        let err = AwsError::new("dynamodb.PutItem", &Outer(Inner));
-        assert_eq!(err.to_string(), "AWS dynamodb.PutItem failed: outer: ResourceNotFoundException: Requested resource not found");
-        assert_eq!(err.class(), ErrorClass::Permanent);
+    fn aws_errors_are_classified_by_the_service_code_not_the_message() {
+        let missing = AwsError::with_code("dynamodb.PutItem", Some("ResourceNotFoundException"), "Requested resource not found");
+        assert_eq!(missing.class(), ErrorClass::Permanent);
+        assert!(missing.is_not_found());
+        assert_eq!(missing.to_string(), "AWS dynamodb.PutItem failed: Requested resource not found");
+        let denied = AwsError::with_code("s3.PutObject", Some("AccessDenied"), "Access Denied");
+        assert_eq!(denied.class(), ErrorClass::Permanent);
+        assert!(!denied.is_not_found());
+        // A message that only mentions a permanent code is not one.
+        let throttled = AwsError::with_code("sqs.SendMessage", Some("ThrottlingException"), "retry later, not AccessDenied");
+        assert!(throttled.is_retryable());
+        assert!(AwsError::with_code("sqs.SendMessage", None, "dispatch failure: timed out").is_retryable());
     }
-
-    #[test]
-    fn aws_error_without_a_missing_resource_is_retryable() {
-        let err = AwsError::new("sqs.SendMessage", &Inner2);
-        assert!(err.is_retryable());
-    }
-
-    #[derive(Debug, thiserror::Error)]
-    #[error("dispatch failure: timed out")]
-    struct Inner2;
 }

@@ -1,7 +1,7 @@
 //! The command line: every argument parsed into its type here, so a bad date or URL fails before
 //! any AWS call with a message that says what a good value looks like.
 
-use crate::job::Platform;
+use cost_job::Platform;
 use crate::queue::QueueUrl;
 use chrono::NaiveDate;
 use clap::{Args, Parser, Subcommand};
@@ -53,7 +53,7 @@ pub struct EnqueueArgs {
     #[arg(long, default_value_t = 7, value_parser = clap::value_parser!(u32).range(1..=3660))]
     pub days_per_job: u32,
     /// The worker's MAX_JOB_DAYS, if raised from its default; longer jobs are refused here.
-    #[arg(long, default_value_t = crate::job::DEFAULT_MAX_DAYS, value_parser = clap::value_parser!(u32).range(1..=3660))]
+    #[arg(long, default_value_t = cost_job::DEFAULT_MAX_DAYS, value_parser = clap::value_parser!(u32).range(1..=3660))]
     pub max_job_days: u32,
     /// Fetch again even if the worker already completed these jobs (adds `"refresh": true`).
     #[arg(long)]

@@ -1,23 +1,14 @@
 //! A dead-lettered job as the CLI shows it: the body and the attributes the worker attached.
 //!
-//! The attribute names are the contract with cost-etl, which sets them when it sends an invalid
-//! message to `DLQ_URL`. Messages that SQS moved after `maxReceiveCount` failed receives carry
+//! The attribute names are the contract with cost-etl (`cost_job::attributes`), which sets them
+//! when it sends a message to `DLQ_URL`. Messages that SQS moved after `maxReceiveCount` failed receives carry
 //! none of them; they show the receive count instead.
 
 use serde::Serialize;
 use std::collections::HashMap;
 
-/// Message attribute: why the worker gave up on the job (human-readable).
-pub const ATTR_REASON: &str = "reason";
-/// Message attribute: a short stable code for the reason (`cost_etl::job::JobError::code`).
-pub const ATTR_REASON_CODE: &str = "reason_code";
-/// Message attribute: when the worker gave up (RFC 3339).
-pub const ATTR_FAILED_AT: &str = "failed_at";
-/// Message attribute: `permanent` or `retryable` (`common::ErrorClass`).
-pub const ATTR_ERROR_CLASS: &str = "error_class";
-/// Message attribute: the SQS message id the job had on the jobs queue.
-pub const ATTR_ORIGINAL_MESSAGE_ID: &str = "original_message_id";
-pub const DEAD_LETTER_ATTRIBUTES: [&str; 5] = [ATTR_REASON, ATTR_REASON_CODE, ATTR_ERROR_CLASS, ATTR_ORIGINAL_MESSAGE_ID, ATTR_FAILED_AT];
+use cost_job::attributes::{ERROR_CLASS as ATTR_ERROR_CLASS, FAILED_AT as ATTR_FAILED_AT, ORIGINAL_MESSAGE_ID as ATTR_ORIGINAL_MESSAGE_ID, REASON as ATTR_REASON, REASON_CODE as ATTR_REASON_CODE};
+pub use cost_job::attributes::DEAD_LETTER_ATTRIBUTES;
 
 /// Bodies are printed for humans; a hostile or huge body is cut short.
 const MAX_SHOWN_BODY_CHARS: usize = 2_000;

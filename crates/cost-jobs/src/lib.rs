@@ -10,7 +10,6 @@ pub mod commands;
 pub mod dead_letter;
 pub mod drain;
 pub mod error;
-pub mod job;
 pub mod plan;
 pub mod queue;
 pub mod retry;

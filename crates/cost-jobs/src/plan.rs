@@ -4,9 +4,9 @@
 //! Every message body is parsed back with the worker's own `JobSpec::parse` before anything is
 //! sent, so the CLI can never enqueue a job the worker would dead-letter as invalid.
 
-use crate::job::{AccountId, JobError, JobLimits, JobSpec, Platform};
-use chrono::{Days, NaiveDate};
-use sha2::{Digest, Sha256};
+use common::key::sha256_hex;
+use cost_job::{split_range, AccountId, JobError, JobLimits, JobMessage, JobSpec, Platform};
+use chrono::NaiveDate;
 
 /// SendMessageBatch takes at most ten entries.
 pub const BATCH_SIZE: usize = 10;
@@ -57,25 +57,6 @@ pub struct EnqueueRequest {
     pub refresh: Option<String>,
 }
 
-/// Split `from..=to` into consecutive inclusive ranges of at most `days_per_job` days.
-pub fn split_range(from: NaiveDate, to: NaiveDate, days_per_job: u32) -> Result<Vec<(NaiveDate, NaiveDate)>, PlanError> {
-    if from > to {
-        return Err(PlanError::ReversedRange { from, to });
-    }
-    let step = u64::from(days_per_job.max(1));
-    let mut ranges = Vec::new();
-    let mut start = from;
-    loop {
-        // checked_add fails only past year 262143; the end is then clamped to `to`.
-        let end = start.checked_add_days(Days::new(step - 1)).map_or(to, |end| end.min(to));
-        ranges.push((start, end));
-        match end.succ_opt() {
-            Some(next) if end < to => start = next,
-            _ => return Ok(ranges),
-        }
-    }
-}
-
 /// Number of jobs a request makes, computed before building any (so a huge range fails fast).
 pub fn job_count(from: NaiveDate, to: NaiveDate, days_per_job: u32, accounts: usize) -> usize {
     if from > to {
@@ -121,7 +102,7 @@ pub fn plan(request: &EnqueueRequest) -> Result<Vec<PlannedJob>, PlanError> {
     if jobs > MAX_JOBS {
         return Err(PlanError::TooManyJobs { jobs, limit: MAX_JOBS });
     }
-    let ranges = split_range(request.from, request.to, request.days_per_job)?;
+    let ranges = split_range(request.from, request.to, request.days_per_job);
     let limits = JobLimits { max_days: request.max_job_days };
     let mut planned = Vec::with_capacity(jobs);
     for account in &accounts {
@@ -135,21 +116,13 @@ pub fn plan(request: &EnqueueRequest) -> Result<Vec<PlannedJob>, PlanError> {
 }
 
 fn planned_job(spec: JobSpec, refresh: Option<&str>) -> PlannedJob {
-    let canonical = spec.canonical();
-    // The same digest the worker's idempotency key is made of.
-    let job_hash = sha256_hex(&canonical);
-    let body = match refresh {
-        None => canonical,
-        Some(_) => {
-            let mut value: serde_json::Value = serde_json::from_str(&canonical).expect("a canonical job is JSON");
-            value["refresh"] = serde_json::Value::Bool(true);
-            value.to_string()
-        }
-    };
+    // The digest the worker's idempotency key is made of.
+    let job_hash = spec.digest();
     let dedup_id = match refresh {
         None => job_hash.clone(),
         Some(nonce) => sha256_hex(&format!("{job_hash}:refresh:{nonce}")),
     };
+    let body = JobMessage { job: spec.clone(), refresh: refresh.is_some() }.body();
     PlannedJob { group_id: group_id(spec.platform, spec.account_id.as_str()), spec, body, job_hash, dedup_id }
 }
 
@@ -162,10 +135,6 @@ pub fn group_id(platform: Platform, account: &str) -> String {
     } else {
         sha256_hex(&id)
     }
-}
-
-pub fn sha256_hex(text: &str) -> String {
-    hex::encode(Sha256::digest(text.as_bytes()))
 }
 
 /// One account id per line; blank lines and `#` comments are skipped.
@@ -204,46 +173,15 @@ mod tests {
             from: d(from),
             to: d(to),
             days_per_job: days,
-            max_job_days: crate::job::DEFAULT_MAX_DAYS,
+            max_job_days: cost_job::DEFAULT_MAX_DAYS,
             refresh: None,
         }
     }
 
     #[test]
-    fn a_range_splits_into_consecutive_inclusive_chunks_with_a_short_last_one() {
-        let ranges = split_range(d("2026-11-01"), d("2026-11-20"), 7).unwrap();
-        assert_eq!(ranges, vec![(d("2026-11-01"), d("2026-11-07")), (d("2026-11-08"), d("2026-11-14")), (d("2026-11-15"), d("2026-11-20"))]);
-    }
-
-    #[test]
-    fn a_single_day_is_one_job_and_one_day_per_job_gives_one_job_per_day() {
-        assert_eq!(split_range(d("2026-11-01"), d("2026-11-01"), 7).unwrap(), vec![(d("2026-11-01"), d("2026-11-01"))]);
-        let daily = split_range(d("2026-02-27"), d("2026-03-02"), 1).unwrap();
-        assert_eq!(daily.len(), 4);
-        assert!(daily.iter().all(|(a, b)| a == b));
-        assert_eq!(daily[2].0, d("2026-03-01"));
-    }
-
-    #[test]
-    fn an_exact_multiple_has_no_empty_tail_and_chunks_cover_the_range_without_gaps() {
-        let ranges = split_range(d("2026-01-01"), d("2026-01-14"), 7).unwrap();
-        assert_eq!(ranges.len(), 2);
-        for pair in ranges.windows(2) {
-            assert_eq!(pair[0].1.succ_opt().unwrap(), pair[1].0);
-        }
-        assert_eq!(ranges.last().unwrap().1, d("2026-01-14"));
-    }
-
-    #[test]
     fn a_reversed_range_is_refused_with_both_dates() {
-        let err = split_range(d("2026-11-20"), d("2026-11-01"), 7).unwrap_err();
+        let err = plan(&request(&["act_1"], "2026-11-20", "2026-11-01", 7)).unwrap_err();
         assert!(err.to_string().contains("2026-11-20 is after --to 2026-11-01"), "{err}");
-    }
-
-    #[test]
-    fn the_range_ending_on_the_last_representable_day_terminates() {
-        let ranges = split_range(NaiveDate::MAX.pred_opt().unwrap(), NaiveDate::MAX, 7).unwrap();
-        assert_eq!(ranges, vec![(NaiveDate::MAX.pred_opt().unwrap(), NaiveDate::MAX)]);
     }
 
     #[test]
@@ -304,7 +242,7 @@ mod tests {
     #[test]
     fn a_job_longer_than_the_worker_accepts_is_refused() {
         let err = plan(&request(&["act_1"], "2026-01-01", "2026-12-31", 120)).unwrap_err();
-        assert_eq!(err, PlanError::JobTooLong { days: 120, max: crate::job::DEFAULT_MAX_DAYS });
+        assert_eq!(err, PlanError::JobTooLong { days: 120, max: cost_job::DEFAULT_MAX_DAYS });
         let mut raised = request(&["act_1"], "2026-01-01", "2026-12-31", 120);
         raised.max_job_days = 366;
         assert_eq!(plan(&raised).unwrap().len(), 4);

@@ -3,6 +3,7 @@
 //! Parsed once at the command line, so a typo fails before any AWS call with a message that
 //! shows the expected shape.
 
+use common::arn::{valid_queue_name, SqsQueueArn};
 use std::fmt;
 use std::str::FromStr;
 
@@ -57,33 +58,8 @@ impl FromStr for QueueUrl {
     }
 }
 
-fn valid_queue_name(name: &str) -> bool {
-    let base = name.strip_suffix(".fifo").unwrap_or(name);
-    !base.is_empty() && name.len() <= 80 && base.chars().all(|c| c.is_ascii_alphanumeric() || c == '_' || c == '-')
-}
-
-/// The parts of `arn:aws:sqs:REGION:ACCOUNT:NAME` that GetQueueUrl needs.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct QueueArn {
-    pub account: String,
-    pub name: String,
-}
-
-impl FromStr for QueueArn {
-    type Err = String;
-
-    fn from_str(raw: &str) -> Result<Self, Self::Err> {
-        match raw.split(':').collect::<Vec<_>>().as_slice() {
-            ["arn", _partition, "sqs", _region, account, name] if !account.is_empty() && valid_queue_name(name) => {
-                Ok(QueueArn { account: account.to_string(), name: name.to_string() })
-            }
-            _ => Err(format!("{raw:?} is not an SQS queue ARN (arn:aws:sqs:REGION:ACCOUNT:NAME)")),
-        }
-    }
-}
-
 /// The DLQ ARN from a queue's `RedrivePolicy` attribute (JSON with `deadLetterTargetArn`).
-pub fn dead_letter_target(redrive_policy: &str) -> Result<QueueArn, String> {
+pub fn dead_letter_target(redrive_policy: &str) -> Result<SqsQueueArn, String> {
     let policy: serde_json::Value = serde_json::from_str(redrive_policy).map_err(|e| format!("RedrivePolicy is not JSON: {e}"))?;
     policy.get("deadLetterTargetArn").and_then(|v| v.as_str()).ok_or_else(|| "RedrivePolicy has no deadLetterTargetArn".to_string())?.parse()
 }
@@ -112,7 +88,7 @@ mod tests {
     #[test]
     fn the_dlq_arn_comes_out_of_a_redrive_policy() {
         let arn = dead_letter_target(r#"{"deadLetterTargetArn":"arn:aws:sqs:us-east-1:123456789012:jobs-dlq","maxReceiveCount":5}"#).unwrap();
-        assert_eq!(arn, QueueArn { account: "123456789012".into(), name: "jobs-dlq".into() });
+        assert_eq!((arn.account.as_str(), arn.name.as_str()), ("123456789012", "jobs-dlq"));
         assert!(dead_letter_target(r#"{"maxReceiveCount":5}"#).is_err());
         assert!(dead_letter_target(r#"{"deadLetterTargetArn":"arn:aws:sns:us-east-1:1:topic"}"#).is_err());
     }

@@ -76,7 +76,7 @@ where
         report.calls += 1;
         let failures = match call(pending.clone()).await {
             Ok(failures) => failures,
-            Err(err) if err.permanent => return Err(err),
+            Err(err) if err.is_permanent() => return Err(err),
             Err(err) => pending
                 .iter()
                 .map(|e| EntryFailure { id: id_of(e).to_string(), code: "CallFailed".into(), message: err.to_string(), sender_fault: false })
@@ -166,7 +166,7 @@ mod tests {
                 let first = *calls.borrow() == 1;
                 async move {
                     if first {
-                        Err(AwsError { operation: "sqs.SendMessageBatch", message: "dispatch failure".into(), permanent: false })
+                        Err(AwsError::with_code("sqs.SendMessageBatch", None, "dispatch failure"))
                     } else {
                         Ok(vec![])
                     }
@@ -181,12 +181,12 @@ mod tests {
         let err = send_with_retries(
             ids(&["a"]),
             |e| e.as_str(),
-            |_b: Vec<String>| async { Err(AwsError { operation: "sqs.SendMessageBatch", message: "QueueDoesNotExist".into(), permanent: true }) },
+            |_b: Vec<String>| async { Err(AwsError::with_code("sqs.SendMessageBatch", Some("AWS.SimpleQueueService.NonExistentQueue"), "The specified queue does not exist.")) },
             fast(),
         )
         .await
         .unwrap_err();
-        assert!(err.permanent);
+        assert!(err.is_permanent());
     }
 
     #[test]

@@ -12,6 +12,8 @@ use aws_sdk_sqs::types::{
     ChangeMessageVisibilityBatchRequestEntry, DeleteMessageBatchRequestEntry, MessageSystemAttributeName, QueueAttributeName,
     SendMessageBatchRequestEntry,
 };
+use aws_sdk_sqs::error::{ProvideErrorMetadata, SdkError};
+use aws_sdk_sqs::config::http::HttpResponse;
 use common::error::AwsError;
 use std::collections::HashMap;
 use std::time::Duration;
@@ -53,9 +55,12 @@ impl Sqs {
         Sqs { client: aws_sdk_sqs::Client::from_conf(sqs_config), endpoint, region }
     }
 
-    fn error(&self, operation: &'static str, queue: &str, err: &(dyn std::error::Error + 'static)) -> CliError {
+    fn error<E>(&self, operation: &'static str, queue: &str, err: &SdkError<E, HttpResponse>) -> CliError
+    where
+        E: ProvideErrorMetadata + std::error::Error + 'static,
+    {
         let aws = AwsError::new(operation, err);
-        if is_missing_queue(&aws) {
+        if aws.is_not_found() {
             CliError::QueueMissing { url: queue.to_string(), endpoint: self.endpoint.clone(), region: self.region.clone() }
         } else {
             CliError::Aws(aws)
@@ -228,9 +233,4 @@ impl Sqs {
         }
         Ok(failures)
     }
-}
-
-/// SQS names a missing queue differently in its JSON and query protocols.
-pub fn is_missing_queue(err: &AwsError) -> bool {
-    ["QueueDoesNotExist", "NonExistentQueue", "queue does not exist"].iter().any(|code| err.message.contains(code))
 }

@@ -53,7 +53,7 @@ pub async fn run() -> Result<RunSummary, String> {
     p.say(&format!("creating queues, tables and bucket from serverless.yml (stage {STAGE}) on moto {}", moto.endpoint()));
     let stack = stack::create(&aws, STAGE).await?;
     let secrets_prefix = format!("pipeline/{STAGE}/ad-platforms");
-    let secrets_client = common::aws::secrets_client(&aws);
+    let secrets_client = aws_sdk_secretsmanager::Client::new(&aws);
     for (platform, value) in platforms.secrets() {
         secrets_client
             .create_secret()
@@ -82,12 +82,12 @@ pub async fn run() -> Result<RunSummary, String> {
     }
     let report: serde_json::Value = serde_json::from_str(&answer.output).map_err(|e| format!("connect-health answered no JSON: {e}"))?;
     println!("{}", report::connect_health(&report));
-    let metrics = report::published_metrics(&common::aws::cloudwatch_client(&aws), "KafkaConnect").await?;
+    let metrics = report::published_metrics(&aws_sdk_cloudwatch::Client::new(&aws), "KafkaConnect").await?;
     println!("{metrics}");
     drop(health);
 
     // cost-etl
-    let sqs = common::aws::sqs_client(&aws);
+    let sqs = aws_sdk_sqs::Client::new(&aws);
     let jobs = demo::job_messages();
     p.say(&format!("cost-etl: enqueueing {} job messages on three platforms (good, duplicated, invalid, rate-limited, revoked, always failing)", jobs.len()));
     for (_, body) in &jobs {

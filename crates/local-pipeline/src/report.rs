@@ -141,7 +141,7 @@ pub async fn cost_etl(aws: &aws_config::SdkConfig, stack: &Stack, stats: &DrainS
         let _ = writeln!(out, "{platform:<11} API: {calls}");
     }
 
-    let sqs = common::aws::sqs_client(aws);
+    let sqs = aws_sdk_sqs::Client::new(aws);
     // Read the whole DLQ: messages stay invisible for a minute after each read, so every call
     // returns new ones until the queue is exhausted (nothing is deleted).
     let mut dead = Vec::new();

@@ -5,6 +5,8 @@
 use crate::plan::RestartCall;
 use crate::status::ConnectorStatus;
 use common::error::{ErrorClass, Retryable};
+use common::http::{BodyError, CappedBody};
+use common::text::{error_chain, truncate_bytes};
 use futures::{StreamExt, TryStreamExt};
 use reqwest::{Method, StatusCode, Url};
 use serde::de::DeserializeOwned;
@@ -221,9 +223,9 @@ impl ConnectClient {
         }
         self.calls.fetch_add(1, Ordering::Relaxed);
         let exchange = async {
-            let mut response = request.send().await.map_err(|e| ConnectError::Unreachable { what: what.into(), reason: error_chain(&e) })?;
+            let response = request.send().await.map_err(|e| ConnectError::Unreachable { what: what.into(), reason: error_chain(&e) })?;
             let status = response.status();
-            let body = read_limited(&mut response, self.max_body, what).await?;
+            let body = CappedBody::new(response, self.max_body).map_err(|e| body_error(what, e))?.read_all().await.map_err(|e| body_error(what, e))?;
             Ok::<_, ConnectError>((status, body))
         };
         let (status, body) = tokio::time::timeout(limit, exchange).await.map_err(|_| ConnectError::Timeout { what: what.into(), after: limit })??;
@@ -240,18 +242,11 @@ impl ConnectClient {
     }
 }
 
-async fn read_limited(response: &mut reqwest::Response, limit: usize, what: &str) -> Result<Vec<u8>, ConnectError> {
-    if response.content_length().is_some_and(|n| n > limit as u64) {
-        return Err(ConnectError::TooLarge { what: what.into(), limit });
+fn body_error(what: &str, err: BodyError) -> ConnectError {
+    match err {
+        BodyError::TooLarge { limit } => ConnectError::TooLarge { what: what.into(), limit },
+        BodyError::Transport(e) => ConnectError::Unreachable { what: what.into(), reason: error_chain(&e) },
     }
-    let mut body = Vec::new();
-    while let Some(chunk) = response.chunk().await.map_err(|e| ConnectError::Unreachable { what: what.into(), reason: error_chain(&e) })? {
-        if body.len() + chunk.len() > limit {
-            return Err(ConnectError::TooLarge { what: what.into(), limit });
-        }
-        body.extend_from_slice(&chunk);
-    }
-    Ok(body)
 }
 
 fn decode<T: DeserializeOwned>(what: &str, body: &[u8]) -> Result<T, ConnectError> {
@@ -261,24 +256,10 @@ fn decode<T: DeserializeOwned>(what: &str, body: &[u8]) -> Result<T, ConnectErro
 /// Connect's `message`, or the start of a plain-text body (e.g. a proxy's error page).
 fn error_message(body: &[u8]) -> String {
     if let Ok(ErrorBody { message: Some(m) }) = serde_json::from_slice::<ErrorBody>(body) {
-        return crate::trace::truncate(&m, 500).to_string();
+        return truncate_bytes(&m, 500).to_string();
     }
     let text = String::from_utf8_lossy(body);
-    crate::trace::truncate(text.trim(), 200).to_string()
-}
-
-fn error_chain(err: &(dyn std::error::Error + 'static)) -> String {
-    let mut text = err.to_string();
-    let mut source = err.source();
-    while let Some(s) = source {
-        let part = s.to_string();
-        if !text.contains(&part) {
-            text.push_str(": ");
-            text.push_str(&part);
-        }
-        source = s.source();
-    }
-    text
+    truncate_bytes(text.trim(), 200).to_string()
 }
 
 #[cfg(test)]

@@ -1,37 +1,24 @@
 //! One run: read every cluster, plan, restart, remember, publish metrics, report.
-//! Orchestration only; the decisions are in `plan` and `policy`.
+//! Orchestration only: the decisions are in `plan` and `policy`, what each decision and call
+//! came to in `actions`, the totals in `report`.
 
+use crate::actions::{call_outcome, claim_outcome, covered, planned_action, restart_wanted, state_unavailable};
+use crate::backoff::RestartRecord;
 use crate::config::{ClusterConfig, Config};
 use crate::connect::{BasicAuth, ConnectClient, ConnectError, Deadline, Expanded};
 use crate::metrics;
-use crate::plan::{restart_calls, restart_plan, ConnectorPlan, PlanSettings, RestartCall, Target, Verdict};
-use crate::report::{ActionCounts, ActionReport, ActionTaken, ClusterReport, ConnectorReport, MetricsReport, Report};
-use crate::state::{Claim, RestartState};
-use crate::status::{ConnectorStatus, KafkaVersion, State};
-use crate::backoff::RestartRecord;
+use crate::plan::{restart_calls, restart_plan, ConnectorPlan, PlanSettings, Target};
+use crate::report::{ActionReport, ClusterReport, ConnectorReport, MetricsReport, Report};
+use crate::state::RestartState;
+use crate::status::{ConnectorStatus, KafkaVersion};
 use chrono::{DateTime, Utc};
 use futures::StreamExt;
 use std::collections::HashMap;
 use std::time::Duration;
 use tokio::sync::OnceCell;
 
-/// The AWS clients a run uses, built once per cold start.
-#[derive(Clone)]
-pub struct Clients {
-    pub cloudwatch: aws_sdk_cloudwatch::Client,
-    pub dynamodb: aws_sdk_dynamodb::Client,
-    pub secrets: aws_sdk_secretsmanager::Client,
-}
-
-impl Clients {
-    pub fn from_sdk_config(config: &aws_config::SdkConfig) -> Clients {
-        Clients {
-            cloudwatch: common::aws::cloudwatch_client(config),
-            dynamodb: common::aws::dynamodb_client(config),
-            secrets: common::aws::secrets_client(config),
-        }
-    }
-}
+/// Kept here too, so `connect_health::handler::Clients` still names it.
+pub use crate::clients::Clients;
 
 /// Budget when the invocation context carries no usable deadline (a local emulator).
 const FALLBACK_BUDGET: Duration = Duration::from_secs(60);
@@ -163,33 +150,7 @@ impl App {
             deadline,
         };
         let connectors: Vec<ConnectorReport> = futures::stream::iter(plans).map(|plan| run.execute(plan)).buffered(RESTART_CONCURRENCY).collect().await;
-        let mut report = ClusterReport {
-            name: cluster.name.clone(),
-            reachable: true,
-            version: Some(raw_version),
-            error: None,
-            connectors_total: connectors.len() as u32,
-            failed_connectors: connectors.iter().filter(|c| c.state == State::Failed).count() as u32,
-            tasks: Default::default(),
-            actions: ActionCounts::default(),
-            http_calls: 0,
-            elapsed_ms: 0,
-            connectors,
-        };
-        for c in &report.connectors {
-            let t = &mut report.tasks;
-            t.running += c.tasks.running;
-            t.failed += c.tasks.failed;
-            t.paused += c.tasks.paused;
-            t.unassigned += c.tasks.unassigned;
-            t.restarting += c.tasks.restarting;
-            t.other += c.tasks.other;
-            for a in &c.actions {
-                report.actions.add(a.action);
-            }
-        }
-        report.http_calls = client.calls();
-        report
+        ClusterReport::from_connectors(&cluster.name, raw_version, connectors, client.calls())
     }
 
     async fn auth_for(&self, index: usize, cluster: &ClusterConfig) -> Result<Option<BasicAuth>, String> {
@@ -236,31 +197,8 @@ struct ClusterRun<'a> {
 impl ClusterRun<'_> {
     async fn execute(&self, plan: ConnectorPlan) -> ConnectorReport {
         let config = &self.app.config;
-        let mut actions: Vec<ActionReport> = Vec::new();
-        let mut to_restart: Vec<usize> = Vec::new();
-        for (i, d) in plan.decisions.iter().enumerate() {
-            let action = |action, rule: &str, detail: Option<String>| ActionReport {
-                task: d.target,
-                action,
-                rule: rule.to_string(),
-                root_cause: d.judgement.root_cause.clone(),
-                detail,
-            };
-            actions.push(match &d.verdict {
-                Verdict::Skip => action(ActionTaken::Skipped, &d.judgement.rule, d.judgement.matched.as_ref().map(|m| format!("matched {m}"))),
-                Verdict::CapReached { restarts } => action(
-                    ActionTaken::Skipped,
-                    "restart_cap",
-                    Some(format!("restarted {restarts} times without staying healthy (MAX_RESTARTS={}); policy rule {}", config.max_restarts, d.judgement.rule)),
-                ),
-                Verdict::BackingOff { until } => action(ActionTaken::BackingOff, &d.judgement.rule, Some(format!("next restart not before {}", until.to_rfc3339()))),
-                Verdict::Restart if config.dry_run => action(ActionTaken::WouldRestart, &d.judgement.rule, Some("dry run".into())),
-                Verdict::Restart => {
-                    to_restart.push(i);
-                    action(ActionTaken::Deferred, &d.judgement.rule, None)
-                }
-            });
-        }
+        let mut actions: Vec<ActionReport> = plan.decisions.iter().map(|d| planned_action(d, config.dry_run, config.max_restarts)).collect();
+        let to_restart: Vec<usize> = plan.decisions.iter().enumerate().filter(|(_, d)| restart_wanted(&d.verdict, config.dry_run)).map(|(i, _)| i).collect();
         if !to_restart.is_empty() {
             self.restart(&plan, &to_restart, &mut actions).await;
         }
@@ -287,53 +225,32 @@ impl ClusterRun<'_> {
     }
 
     /// Claim, then restart, the decisions at `chosen`; their actions start as `Deferred` and
-    /// are updated in place.
+    /// each claim or call that settles one overwrites it in place.
     async fn restart(&self, plan: &ConnectorPlan, chosen: &[usize], actions: &mut [ActionReport]) {
         if let Some(e) = &self.state_error {
+            let outcome = state_unavailable(e);
             for &i in chosen {
-                actions[i].detail = Some(format!("restart state unavailable: {e}"));
+                outcome.apply_to(&mut actions[i]);
             }
             return;
         }
         let mut claimed: Vec<usize> = Vec::new();
         for &i in chosen {
             let d = &plan.decisions[i];
-            match self.app.state.claim(&d.key, d.record.as_ref(), self.now).await {
-                Ok(Claim::Won) => claimed.push(i),
-                Ok(Claim::Lost) => actions[i].detail = Some("another invocation restarted it first".into()),
-                Err(e) => actions[i].detail = Some(format!("restart state not written, so not restarted: {e}")),
+            let claim = self.app.state.claim(&d.key, d.record.as_ref(), self.now).await;
+            match claim_outcome(&claim) {
+                None => claimed.push(i),
+                Some(outcome) => outcome.apply_to(&mut actions[i]),
             }
         }
         let targets: Vec<Target> = claimed.iter().map(|&i| plan.decisions[i].target).collect();
-        let index_of = |t: Target| claimed.iter().copied().find(|&i| plan.decisions[i].target == t);
+        let config = &self.app.config;
         for call in restart_calls(&targets, &plan.failed, self.only_failed) {
-            let covered: Vec<usize> = match call {
-                RestartCall::FailedConnectorAndTasks => claimed.clone(),
-                RestartCall::Connector => index_of(Target::Connector).into_iter().collect(),
-                RestartCall::Task(id) => index_of(Target::Task(id)).into_iter().collect(),
-            };
-            let config = &self.app.config;
             let result = self.client.restart_retrying(&plan.name, &call, self.deadline, config.conflict_attempts, config.conflict_backoff).await;
-            let (action, detail) = match result {
-                Ok(body) => (ActionTaken::Restarted, body.map(|s| restarting_summary(&s))),
-                Err(ConnectError::NotFound { message, .. }) => (ActionTaken::Gone, Some(format!("connector is gone: {message}"))),
-                Err(e @ (ConnectError::Conflict { .. } | ConnectError::BudgetSpent { .. })) => (ActionTaken::Deferred, Some(e.to_string())),
-                Err(e) => (ActionTaken::Error, Some(e.to_string())),
-            };
-            for i in covered {
-                actions[i].action = action;
-                actions[i].detail = detail.clone();
+            let outcome = call_outcome(result);
+            for position in covered(&call, &targets) {
+                outcome.apply_to(&mut actions[claimed[position]]);
             }
         }
     }
-}
-
-/// What the 202 body of an `onlyFailed` restart says is restarting.
-fn restarting_summary(status: &ConnectorStatus) -> String {
-    let mut parts = Vec::new();
-    if status.connector.state == State::Restarting {
-        parts.push("connector".to_string());
-    }
-    parts.extend(status.tasks.iter().filter(|t| t.state == State::Restarting).map(|t| format!("task {}", t.id)));
-    format!("worker reports RESTARTING: {}", if parts.is_empty() { "nothing".to_string() } else { parts.join(", ") })
 }

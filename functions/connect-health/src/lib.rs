@@ -2,10 +2,13 @@
 //! counts to CloudWatch, and restarts failed tasks whose error a restart can fix.
 //!
 //! Parsing of remote input ([`status`], [`trace`]) is apart from decisions ([`policy`],
-//! [`plan`], [`backoff`]), which are pure; I/O sits at the edges ([`connect`], [`state`],
-//! [`metrics`]) and [`handler`] only orchestrates.
+//! [`plan`], [`backoff`], [`actions`], the totals of [`report`]), which are pure; I/O sits at
+//! the edges ([`connect`], [`state`], [`metrics`], with the AWS [`clients`]) and [`handler`]
+//! only orchestrates.
 
+pub mod actions;
 pub mod backoff;
+pub mod clients;
 pub mod config;
 pub mod connect;
 pub mod handler;
@@ -17,5 +20,6 @@ pub mod state;
 pub mod status;
 pub mod trace;
 
+pub use clients::Clients;
 pub use config::{ClusterConfig, Config};
-pub use handler::{App, Clients};
+pub use handler::App;

@@ -73,7 +73,7 @@ fn to_sdk(datum: &Datum, timestamp: SmithyDateTime) -> MetricDatum {
 
 /// CloudWatch dimension values are 1 to 1024 characters; connector names can be longer.
 fn dimension_value(value: &str) -> String {
-    let cut = crate::trace::truncate(value, 1024);
+    let cut = common::text::truncate_bytes(value, 1024);
     if cut.is_empty() {
         "-".to_string()
     } else {

@@ -1,6 +1,6 @@
 //! The JSON report the function returns: what it saw and did, per cluster and connector, so
 //! that `serverless invoke` shows it. Metrics are derived from it too, so the report and the
-//! dashboards never disagree.
+//! dashboards never disagree. A cluster's totals are summed here from its connectors.
 
 use crate::plan::{TaskCounts, Target};
 use crate::status::State;
@@ -61,6 +61,47 @@ impl ClusterReport {
             connectors: Vec::new(),
         }
     }
+
+    /// A cluster that was read: its totals are summed from its connectors. `elapsed_ms` is left
+    /// to the caller, who times the whole cluster.
+    pub fn from_connectors(name: &str, version: String, connectors: Vec<ConnectorReport>, http_calls: u32) -> ClusterReport {
+        ClusterReport {
+            name: name.to_string(),
+            reachable: true,
+            version: Some(version),
+            error: None,
+            connectors_total: connectors.len() as u32,
+            failed_connectors: connectors.iter().filter(|c| c.state == State::Failed).count() as u32,
+            tasks: task_totals(&connectors),
+            actions: action_totals(&connectors),
+            http_calls,
+            elapsed_ms: 0,
+            connectors,
+        }
+    }
+}
+
+/// Tasks by state, summed over connectors.
+pub fn task_totals(connectors: &[ConnectorReport]) -> TaskCounts {
+    let mut t = TaskCounts::default();
+    for c in connectors {
+        t.running += c.tasks.running;
+        t.failed += c.tasks.failed;
+        t.paused += c.tasks.paused;
+        t.unassigned += c.tasks.unassigned;
+        t.restarting += c.tasks.restarting;
+        t.other += c.tasks.other;
+    }
+    t
+}
+
+/// Actions by kind, over every connector's actions.
+pub fn action_totals(connectors: &[ConnectorReport]) -> ActionCounts {
+    let mut counts = ActionCounts::default();
+    for a in connectors.iter().flat_map(|c| &c.actions) {
+        counts.add(a.action);
+    }
+    counts
 }
 
 /// Number of actions of each kind in a cluster.
@@ -138,4 +179,90 @@ pub struct ActionReport {
     pub root_cause: Option<String>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub detail: Option<String>,
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn actions(kinds: &[(ActionTaken, usize)]) -> Vec<ActionReport> {
+        kinds
+            .iter()
+            .flat_map(|&(action, n)| std::iter::repeat(action).take(n))
+            .enumerate()
+            .map(|(i, action)| ActionReport { task: Target::Task(i as u32), action, rule: "r".into(), root_cause: None, detail: None })
+            .collect()
+    }
+
+    fn connector(name: &str, state: State, tasks: TaskCounts, actions: Vec<ActionReport>) -> ConnectorReport {
+        ConnectorReport { name: name.into(), kind: Some("sink".into()), state, tasks, actions }
+    }
+
+    /// Every count differs from every other, so a total summed into the wrong field fails.
+    fn connectors() -> Vec<ConnectorReport> {
+        use ActionTaken::*;
+        vec![
+            connector(
+                "es-sink",
+                State::Running,
+                TaskCounts { running: 2, failed: 2, unassigned: 1, ..Default::default() },
+                actions(&[(Restarted, 1), (Skipped, 1), (WouldRestart, 2)]),
+            ),
+            connector("jdbc", State::Failed, TaskCounts { failed: 1, restarting: 4, ..Default::default() }, actions(&[(Skipped, 2), (BackingOff, 4), (Deferred, 5)])),
+            connector("s3", State::Paused, TaskCounts { paused: 5, other: 6, ..Default::default() }, actions(&[(Gone, 6), (Error, 7)])),
+            connector("idle", State::Running, TaskCounts::default(), Vec::new()),
+        ]
+    }
+
+    #[test]
+    fn totals_are_summed_over_connectors() {
+        assert_eq!(task_totals(&connectors()), TaskCounts { running: 2, failed: 3, paused: 5, unassigned: 1, restarting: 4, other: 6 });
+        assert_eq!(
+            action_totals(&connectors()),
+            ActionCounts { restarted: 1, would_restart: 2, skipped: 3, backing_off: 4, deferred: 5, gone: 6, error: 7 }
+        );
+        assert_eq!(task_totals(&[]), TaskCounts::default());
+        assert_eq!(action_totals(&[]), ActionCounts::default());
+    }
+
+    #[test]
+    fn a_read_cluster_carries_its_connectors_and_their_totals() {
+        let r = ClusterReport::from_connectors("main", "3.7.0".into(), connectors(), 9);
+        assert!(r.reachable);
+        assert_eq!(r.name, "main");
+        assert_eq!(r.version.as_deref(), Some("3.7.0"));
+        assert_eq!(r.error, None);
+        assert_eq!(r.connectors_total, 4);
+        assert_eq!(r.failed_connectors, 1, "only the FAILED connector instance, not the paused one");
+        assert_eq!(r.tasks, task_totals(&connectors()));
+        assert_eq!(r.actions.error, 7);
+        assert_eq!(r.actions.restarted, 1);
+        assert_eq!(r.http_calls, 9);
+        assert_eq!(r.elapsed_ms, 0);
+        assert_eq!(r.connectors.iter().map(|c| c.name.as_str()).collect::<Vec<_>>(), ["es-sink", "jdbc", "s3", "idle"], "order kept");
+
+        let empty = ClusterReport::from_connectors("empty", "2.2.0".into(), Vec::new(), 2);
+        assert!(empty.reachable);
+        assert_eq!((empty.connectors_total, empty.failed_connectors), (0, 0));
+        assert_eq!((empty.tasks, empty.actions), (TaskCounts::default(), ActionCounts::default()));
+    }
+
+    #[test]
+    fn a_cluster_report_keeps_its_json_shape() {
+        let json = serde_json::to_value(ClusterReport::from_connectors("main", "3.7.0".into(), connectors(), 9)).unwrap();
+        let mut keys: Vec<&str> = json.as_object().unwrap().keys().map(String::as_str).collect();
+        keys.sort_unstable();
+        let mut expected = ["name", "reachable", "version", "connectors_total", "failed_connectors", "tasks", "actions", "http_calls", "elapsed_ms", "connectors"];
+        expected.sort_unstable();
+        assert_eq!(keys, expected, "no `error` key on a reachable cluster");
+        assert_eq!(
+            json["actions"],
+            serde_json::json!({"restarted": 1, "would_restart": 2, "skipped": 3, "backing_off": 4, "deferred": 5, "gone": 6, "error": 7})
+        );
+        assert_eq!(json["tasks"], serde_json::json!({"running": 2, "failed": 3, "paused": 5, "unassigned": 1, "restarting": 4, "other": 6}));
+        assert_eq!(json["connectors"][0]["type"], "sink");
+        assert_eq!(json["connectors"][1]["state"], "FAILED");
+        assert_eq!(json["connectors"][1]["actions"][0], serde_json::json!({"task": 0, "action": "skipped", "rule": "r"}));
+        assert!(json["connectors"][3].get("actions").is_none(), "no actions, no key");
+    }
 }

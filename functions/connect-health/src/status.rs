@@ -26,7 +26,7 @@ impl State {
             "UNASSIGNED" => State::Unassigned,
             "RESTARTING" => State::Restarting,
             "STOPPED" => State::Stopped,
-            _ => State::Other(crate::trace::truncate(text, 64).to_string()),
+            _ => State::Other(common::text::truncate_bytes(text, 64).to_string()),
         }
     }
 

@@ -6,6 +6,8 @@
 //! record). The trace comes from a remote worker, so parsing is bounded and never fails: text
 //! that is not a stack trace becomes a single cause without a class.
 
+use common::text::truncate_bytes;
+
 /// Traces longer than this are cut before parsing; real ones are a few KiB.
 pub const MAX_TRACE_BYTES: usize = 256 * 1024;
 /// Causes beyond this depth are ignored (Java itself caps cyclic chains, a hostile input may not).
@@ -32,7 +34,7 @@ impl Cause {
     /// `class: message`, the first line only, for reports and logs.
     pub fn summary(&self) -> String {
         let first_line = self.message.lines().next().unwrap_or("");
-        let first_line = truncate(first_line, 300);
+        let first_line = truncate_bytes(first_line, 300);
         match (self.class.is_empty(), first_line.is_empty()) {
             (true, _) => first_line.to_string(),
             (false, true) => self.class.clone(),
@@ -54,7 +56,7 @@ impl Trace {
     /// the next cause. Lines that are none of these continue the current message (exception
     /// messages may span lines, e.g. Elasticsearch bulk errors).
     pub fn parse(text: &str) -> Trace {
-        let text = truncate(text, MAX_TRACE_BYTES);
+        let text = truncate_bytes(text, MAX_TRACE_BYTES);
         let mut causes: Vec<Cause> = Vec::new();
         // Inside a `Suppressed:` block nothing belongs to the main chain until the next
         // `Caused by:` at the outermost indentation.
@@ -109,7 +111,7 @@ impl Trace {
         }
         for cause in &mut causes {
             if cause.message.len() > MAX_MESSAGE_BYTES {
-                cause.message = truncate(&cause.message, MAX_MESSAGE_BYTES).to_string();
+                cause.message = truncate_bytes(&cause.message, MAX_MESSAGE_BYTES).to_string();
             }
         }
         Trace { causes }
@@ -139,9 +141,9 @@ fn parse_header(line: &str) -> Cause {
         None => (line.trim_end_matches(':'), String::new()),
     };
     if looks_like_class(head) {
-        Cause { class: head.to_string(), message: truncate(&message, MAX_MESSAGE_BYTES).to_string() }
+        Cause { class: head.to_string(), message: truncate_bytes(&message, MAX_MESSAGE_BYTES).to_string() }
     } else {
-        Cause { class: String::new(), message: truncate(line, MAX_MESSAGE_BYTES).to_string() }
+        Cause { class: String::new(), message: truncate_bytes(line, MAX_MESSAGE_BYTES).to_string() }
     }
 }
 
@@ -151,18 +153,6 @@ fn looks_like_class(s: &str) -> bool {
         && s.chars().all(|c| c.is_alphanumeric() || matches!(c, '.' | '$' | '_'))
         && s.chars().next().is_some_and(|c| c.is_alphabetic() || c == '_')
         && (s.contains('.') || s.ends_with("Exception") || s.ends_with("Error") || s.ends_with("Throwable"))
-}
-
-/// Cut at a char boundary at or below `max` bytes.
-pub(crate) fn truncate(s: &str, max: usize) -> &str {
-    if s.len() <= max {
-        return s;
-    }
-    let mut end = max;
-    while !s.is_char_boundary(end) {
-        end -= 1;
-    }
-    &s[..end]
 }
 
 #[cfg(test)]

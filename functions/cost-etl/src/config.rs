@@ -1,13 +1,12 @@
-//! cost-etl's settings, read once per cold start from the environment, and the clients built
-//! from them.
+//! cost-etl's settings, read once per cold start from the environment.
 //!
 //! Every variable, its default and its meaning is listed in docs/cost-etl.md; a bad value fails
 //! the cold start with the variable's name, never its value.
 
-use crate::job::JobLimits;
-use common::batch::BatchConfig;
+use cost_job::JobLimits;
+use sqs_batch::batch::BatchConfig;
 use common::config::{ConfigError, Env};
-use common::pacing::{PacingConfig, SQS_MAX_VISIBILITY};
+use sqs_batch::pacing::{PacingConfig, SQS_MAX_VISIBILITY};
 use std::time::Duration;
 
 pub const DEFAULT_META_API_BASE: &str = "https://graph.facebook.com";
@@ -109,41 +108,9 @@ impl Config {
     }
 
     /// The Secrets Manager id holding `platform`'s credentials.
-    pub fn secret_id(&self, platform: crate::job::Platform) -> String {
+    pub fn secret_id(&self, platform: cost_job::Platform) -> String {
         format!("{}/{}", self.secrets_prefix, platform)
     }
-}
-
-/// The clients built once per cold start.
-#[derive(Clone)]
-pub struct Clients {
-    pub s3: aws_sdk_s3::Client,
-    pub sqs: aws_sdk_sqs::Client,
-    pub dynamodb: aws_sdk_dynamodb::Client,
-    pub secrets: aws_sdk_secretsmanager::Client,
-    pub http: reqwest::Client,
-}
-
-impl Clients {
-    pub fn from_sdk_config(sdk: &aws_config::SdkConfig) -> Result<Clients, reqwest::Error> {
-        Ok(Clients {
-            s3: common::aws::s3_client(sdk),
-            sqs: common::aws::sqs_client(sdk),
-            dynamodb: common::aws::dynamodb_client(sdk),
-            secrets: common::aws::secrets_client(sdk),
-            http: http_client()?,
-        })
-    }
-}
-
-/// The platforms' HTTP client: rustls, no redirects (an answer that redirects is not one we
-/// trust with a token), a short connect time-out; whole-call time-outs are set per request.
-pub fn http_client() -> Result<reqwest::Client, reqwest::Error> {
-    reqwest::Client::builder()
-        .user_agent(concat!("cost-etl/", env!("CARGO_PKG_VERSION")))
-        .redirect(reqwest::redirect::Policy::none())
-        .connect_timeout(Duration::from_secs(5))
-        .build()
 }
 
 #[cfg(test)]
@@ -164,7 +131,7 @@ mod tests {
         assert_eq!(config.batch.concurrency, 4);
         assert_eq!(config.completed_ttl, Duration::from_secs(3600));
         assert_eq!(config.pacing, PacingConfig::default());
-        assert_eq!(config.secret_id(crate::job::Platform::GoogleAds), "cost-etl/google_ads");
+        assert_eq!(config.secret_id(cost_job::Platform::GoogleAds), "cost-etl/google_ads");
         for missing in ["OUTPUT_BUCKET", "IDEMPOTENCY_TABLE", "DLQ_URL", "SECRETS_PREFIX"] {
             let env = Env::from_pairs(minimal().into_iter().filter(|(k, _)| *k != missing));
             assert_eq!(Config::from_env(&env).unwrap_err().var, missing);

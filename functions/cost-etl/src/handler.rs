@@ -7,36 +7,18 @@
 //! back so the next delivery can run at once.
 
 use crate::config::Config;
-use crate::job::{JobMessage, JobSpec};
+use cost_job::{attributes, idempotency_key, JobMessage, JobSpec};
 use crate::normalize::group_by_day;
 use crate::platforms::{PlatformError, Registry};
 use crate::sink::{S3Sink, SinkError, WriteSummary};
 use aws_lambda_events::sqs::SqsMessage;
 use aws_sdk_sqs::types::MessageAttributeValue;
-use common::batch::{RecordContext, RecordFailure, RecordProcessor};
+use sqs_batch::batch::{RecordContext, RecordFailure, RecordProcessor};
 use common::error::AwsError;
-use common::idempotency::{Claim, IdempotencyKey, Ledger};
+use sqs_batch::idempotency::{Claim, Ledger};
 use common::Retryable;
 use std::sync::Arc;
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
-
-/// Ledger namespace: keys are `cost-etl#<sha256 of the canonical job>`.
-pub const LEDGER_NAMESPACE: &str = "cost-etl";
-
-/// The ledger key of a message. A plain job is keyed by its canonical text, so any repeat of it
-/// (a redelivery, a second send) is a duplicate while its COMPLETED record lives. A `refresh`
-/// message is keyed by its canonical text *and its SQS message id*: it never meets the plain
-/// job's COMPLETED record (it re-fetches and replaces the days), while a redelivery of that same
-/// refresh message is still a duplicate. A refresh without a message id (not from SQS) cannot
-/// be told apart from its redeliveries and is keyed by the job alone, marked as a refresh.
-pub fn idempotency_key(message: &JobMessage, message_id: Option<&str>) -> IdempotencyKey {
-    let canonical = message.job.canonical();
-    if !message.refresh {
-        return IdempotencyKey::derive(LEDGER_NAMESPACE, &canonical);
-    }
-    let id = message_id.unwrap_or("");
-    IdempotencyKey::derive(LEDGER_NAMESPACE, &format!("{canonical}#refresh#{id}"))
-}
 
 /// How a record was acknowledged.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -49,15 +31,6 @@ pub enum Outcome {
     DeadLettered { reason_code: String },
 }
 
-impl Outcome {
-    pub fn kind(&self) -> &'static str {
-        match self {
-            Outcome::Processed(_) => "processed",
-            Outcome::Duplicate => "duplicate",
-            Outcome::DeadLettered { .. } => "dead_lettered",
-        }
-    }
-}
 
 /// Why a claimed job did not complete.
 #[derive(Debug, thiserror::Error)]
@@ -118,18 +91,18 @@ impl DeadLetters {
             .send_message()
             .queue_url(&self.url)
             .message_body(body)
-            .message_attributes("reason", string(&crate::platforms::bounded(reason, 1000)))
-            .message_attributes("reason_code", string(reason_code))
-            .message_attributes("error_class", string("permanent"))
-            .message_attributes("failed_at", string(&chrono::Utc::now().to_rfc3339_opts(chrono::SecondsFormat::Secs, true)));
+            .message_attributes(attributes::REASON, string(&common::text::bounded(reason, 1000)))
+            .message_attributes(attributes::REASON_CODE, string(reason_code))
+            .message_attributes(attributes::ERROR_CLASS, string("permanent"))
+            .message_attributes(attributes::FAILED_AT, string(&chrono::Utc::now().to_rfc3339_opts(chrono::SecondsFormat::Secs, true)));
         if let Some(id) = record.message_id.as_deref() {
-            send = send.message_attributes("original_message_id", string(id));
+            send = send.message_attributes(attributes::ORIGINAL_MESSAGE_ID, string(id));
         }
         if let Some(arn) = record.event_source_arn.as_deref() {
-            send = send.message_attributes("source_queue_arn", string(arn));
+            send = send.message_attributes(attributes::SOURCE_QUEUE_ARN, string(arn));
         }
         if let Some(count) = record.attributes.get("ApproximateReceiveCount") {
-            send = send.message_attributes("receive_count", MessageAttributeValue::builder().data_type("Number").string_value(count).build().expect("data type set"));
+            send = send.message_attributes(attributes::RECEIVE_COUNT, MessageAttributeValue::builder().data_type("Number").string_value(count).build().expect("data type set"));
         }
         if self.url.ends_with(".fifo") {
             let group = record.attributes.get("MessageGroupId").map(String::as_str).unwrap_or("dead-letters");
@@ -226,30 +199,5 @@ impl RecordProcessor for JobHandler {
                 }
             }
         }
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-    use crate::job::JobLimits;
-
-    fn message(body: &str) -> JobMessage {
-        JobMessage::parse_with(body, &JobLimits::default()).unwrap()
-    }
-
-    #[test]
-    fn a_refresh_message_has_its_own_key_per_message_and_a_plain_job_keeps_the_canonical_one() {
-        let plain = message(r#"{"platform":"meta","account_id":"act_1","date_from":"2026-11-20","date_to":"2026-11-22"}"#);
-        let refresh = message(r#"{"platform":"meta","account_id":"1","date_from":"2026-11-20","date_to":"2026-11-22","refresh":true}"#);
-        // A plain job's key is what it always was (and what cost-jobs' job_hash is made of).
-        assert_eq!(idempotency_key(&plain, Some("m1")), IdempotencyKey::derive(LEDGER_NAMESPACE, &plain.job.canonical()));
-        assert_eq!(idempotency_key(&plain, Some("m1")), idempotency_key(&plain, Some("m2")));
-        // A refresh never meets the plain job's COMPLETED record...
-        assert_ne!(idempotency_key(&refresh, Some("m1")), idempotency_key(&plain, Some("m1")));
-        // ...a redelivery of the same refresh message is a duplicate, tomorrow's refresh is not.
-        assert_eq!(idempotency_key(&refresh, Some("m1")), idempotency_key(&refresh, Some("m1")));
-        assert_ne!(idempotency_key(&refresh, Some("m1")), idempotency_key(&refresh, Some("m2")));
-        assert_ne!(idempotency_key(&refresh, None), idempotency_key(&plain, None));
     }
 }

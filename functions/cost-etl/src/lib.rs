@@ -1,25 +1,27 @@
 //! cost-etl: turns SQS job messages into normalized daily ad-cost objects in S3.
 //!
-//! [`job`] parses a message into a `JobSpec`; [`platforms`] fetch rows from the ad platforms;
+//! The job message is the `cost_job` contract crate's `JobSpec`; [`platforms`] fetch rows from the ad platforms;
 //! [`normalize`] holds the row schema and exact money; [`sink`] writes a day per S3 object;
-//! [`handler`] runs one record through all of that, and `common::batch` runs the batch.
+//! [`handler`] runs one record through all of that, and `sqs_batch::batch` runs the batch.
 
+pub mod clients;
 pub mod config;
+pub mod emf;
 pub mod handler;
-pub mod job;
 pub mod metrics;
 pub mod normalize;
 pub mod platforms;
 pub mod sink;
 
-use crate::config::{Clients, Config};
+use crate::clients::Clients;
+use crate::config::Config;
 use crate::handler::{DeadLetters, JobHandler, Outcome};
 use crate::platforms::Registry;
 use crate::sink::S3Sink;
 use aws_lambda_events::sqs::{SqsBatchResponse, SqsEvent, SqsMessage};
-use common::batch::{run_batch, BatchReport};
+use sqs_batch::batch::{run_batch, BatchReport};
 use common::deadline::Deadline;
-use common::idempotency::{DynamoLedger, Ledger};
+use sqs_batch::idempotency::{DynamoLedger, Ledger};
 use lambda_runtime::{Error, LambdaEvent};
 use std::sync::Arc;
 use std::time::Instant;
@@ -74,7 +76,7 @@ impl App {
         let started = Instant::now();
         let report = run_batch(&self.handler, records, deadline, &self.config.batch).await;
         // Advice only: whatever SQS answers, the failed records stay in batchItemFailures.
-        let paced = common::pacing::apply(&self.sqs, records, &report, &self.config.pacing).await;
+        let paced = sqs_batch::pacing::apply(&self.sqs, records, &report, &self.config.pacing).await;
         if paced.failed > 0 {
             tracing::warn!(changed = paced.changed, failed = paced.failed, "some failed records keep the queue's visibility timeout");
         }

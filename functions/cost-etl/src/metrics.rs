@@ -1,8 +1,8 @@
 //! What a batch did, as one log line and one set of CloudWatch metrics (EMF).
 
 use crate::handler::Outcome;
-use common::batch::{BatchReport, RecordStatus};
-use common::emf::{MetricSet, Unit};
+use sqs_batch::batch::{BatchReport, RecordStatus};
+use crate::emf::{MetricSet, Unit};
 use std::time::Duration;
 
 /// Per-batch counts; every record lands in exactly one of the four outcome counts.
@@ -80,7 +80,7 @@ pub fn report_batch(report: &BatchReport<Outcome>, namespace: &str, elapsed: Dur
 mod tests {
     use super::*;
     use crate::sink::WriteSummary;
-    use common::batch::{NotStarted, RecordFailure, RecordReport};
+    use sqs_batch::batch::{NotStarted, RecordFailure, RecordReport};
 
     #[test]
     fn every_record_is_counted_once() {

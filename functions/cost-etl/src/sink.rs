@@ -8,7 +8,7 @@
 //! The key is built only from parsed parts (a `Platform`, a charset-checked `AccountId`, a
 //! `NaiveDate`), so no input can choose a key outside `costs/`.
 
-use crate::job::{AccountId, JobSpec, Platform};
+use cost_job::{AccountId, JobSpec, Platform};
 use crate::normalize::{to_jsonl, CostRow};
 use chrono::NaiveDate;
 use common::error::AwsError;

@@ -4,9 +4,9 @@
 mod support;
 
 use aws_lambda_events::sqs::SqsMessage;
-use common::batch::{NotStarted, RecordStatus};
+use sqs_batch::batch::{NotStarted, RecordStatus};
 use common::deadline::Deadline;
-use common::idempotency::{Claim, Ledger, Status};
+use sqs_batch::idempotency::{Claim, Ledger, Status};
 use cost_etl::handler::Outcome;
 use cost_etl::App;
 use peers::meta::{synthetic_rows, Fault};

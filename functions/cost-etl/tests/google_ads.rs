@@ -4,7 +4,7 @@
 
 mod support;
 
-use common::batch::RecordStatus;
+use sqs_batch::batch::RecordStatus;
 use cost_etl::handler::Outcome;
 use peers::google_ads::{synthetic_rows, Fault};
 use std::time::Duration;

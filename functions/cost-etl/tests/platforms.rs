@@ -5,7 +5,7 @@
 
 mod support;
 
-use common::batch::RecordStatus;
+use sqs_batch::batch::RecordStatus;
 use cost_etl::handler::Outcome;
 use std::time::{Duration, Instant};
 use support::{d, job, World};

@@ -4,7 +4,7 @@
 
 mod support;
 
-use common::batch::RecordStatus;
+use sqs_batch::batch::RecordStatus;
 use cost_etl::handler::Outcome;
 use peers::tiktok::{synthetic_rows, Endpoint, Fault};
 use std::time::Duration;

@@ -8,10 +8,11 @@ use crate::cli::{DlqListArgs, DlqRedriveArgs};
 use crate::dead_letter::DeadLetter;
 use crate::drain::exit;
 use crate::error::CliError;
-use crate::job::JobSpec;
-use crate::plan::{group_id, sha256_hex};
+use cost_job::JobSpec;
+use crate::plan::group_id;
+use common::key::sha256_hex;
 use crate::retry::{send_with_retries, RetryPolicy};
-use crate::sqs::{is_missing_queue, Outgoing, Sqs};
+use crate::sqs::{Outgoing, Sqs};
 use std::time::Duration;
 
 /// Listed messages stay hidden this long if releasing them fails.
@@ -65,7 +66,7 @@ pub async fn redrive(args: DlqRedriveArgs) -> Result<i32, CliError> {
             Ok(report) => report,
             Err(err) => {
                 let _ = sqs.release(&args.dlq_url, &batch).await;
-                return Err(if is_missing_queue(&err) { CliError::Other(format!("queue {} does not exist: check --queue-url", args.queue_url)) } else { CliError::Aws(err) });
+                return Err(if err.is_not_found() { CliError::Other(format!("queue {} does not exist: check --queue-url", args.queue_url)) } else { CliError::Aws(err) });
             }
         };
         calls += report.calls;

@@ -6,7 +6,7 @@ use crate::error::CliError;
 use crate::plan::{self, EnqueueRequest, PlannedJob, MAX_ACCOUNTS_FILE_BYTES};
 use crate::queue::QueueUrl;
 use crate::retry::{send_with_retries, RetryPolicy};
-use crate::sqs::{is_missing_queue, Outgoing, Sqs};
+use crate::sqs::{Outgoing, Sqs};
 use std::io::Write;
 
 pub async fn run(args: EnqueueArgs) -> Result<i32, CliError> {
@@ -93,7 +93,7 @@ async fn send_all(sqs: &Sqs, queue: &QueueUrl, jobs: &[PlannedJob]) -> Result<Se
             .await
             .map_err(|err| {
                 eprintln!("cost-jobs: stopped after sending {} of {} job(s)", summary.sent, jobs.len());
-                if is_missing_queue(&err) {
+                if err.is_not_found() {
                     CliError::QueueMissing { url: queue.to_string(), endpoint: "the configured endpoint".into(), region: "the configured region".into() }
                 } else {
                     CliError::Aws(err)

@@ -7,7 +7,7 @@
 
 pub mod money;
 
-use crate::job::{JobSpec, Platform};
+use cost_job::{JobSpec, Platform};
 use chrono::NaiveDate;
 use serde::Serialize;
 use std::collections::{BTreeMap, BTreeSet};

@@ -27,7 +27,7 @@ pub enum MoneyError {
 /// this only matters for odd inputs. Exponents, signs other than a leading '-', thousands
 /// separators, white space, "NaN" and "Infinity" are errors.
 pub fn decimal_to_micros(text: &str) -> Result<i64, MoneyError> {
-    let bad = || MoneyError::NotDecimal(bounded(text));
+    let bad = || MoneyError::NotDecimal(common::text::bounded(text, MAX_LEN));
     if text.len() > MAX_LEN {
         return Err(bad());
     }
@@ -43,7 +43,7 @@ pub fn decimal_to_micros(text: &str) -> Result<i64, MoneyError> {
     if whole.is_empty() || !digits(whole) || !digits(fraction) || (unsigned.contains('.') && fraction.is_empty()) {
         return Err(bad());
     }
-    let overflow = || MoneyError::Overflow(bounded(text));
+    let overflow = || MoneyError::Overflow(common::text::bounded(text, MAX_LEN));
 
     let mut units: i64 = 0;
     for b in whole.bytes() {
@@ -61,10 +61,6 @@ pub fn decimal_to_micros(text: &str) -> Result<i64, MoneyError> {
     }
     let magnitude = units.checked_mul(MICROS_PER_UNIT).and_then(|m| m.checked_add(micros)).ok_or_else(overflow)?;
     Ok(if negative { -magnitude } else { magnitude })
-}
-
-fn bounded(text: &str) -> String {
-    text.chars().take(MAX_LEN).collect()
 }
 
 #[cfg(test)]

@@ -89,23 +89,6 @@ pub fn visibility_timeout<O>(status: &RecordStatus<O>, receive_count: Option<u32
     Some(Duration::from_secs(secs.max(1)))
 }
 
-/// The queue URL of an SQS ARN (`arn:PARTITION:sqs:REGION:ACCOUNT:NAME`), built rather than
-/// looked up so the function needs no `sqs:GetQueueUrl`. SQS only reads the account and name
-/// from the URL; the request itself goes to the client's endpoint (moto included).
-pub fn queue_url_from_arn(arn: &str) -> Option<String> {
-    let parts: Vec<&str> = arn.split(':').collect();
-    let [prefix, partition, service, region, account, name] = parts.as_slice() else { return None };
-    let valid = |s: &str| !s.is_empty() && s.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_' || b == b'.');
-    if *prefix != "arn" || *service != "sqs" || !valid(region) || !account.bytes().all(|b| b.is_ascii_digit()) || account.is_empty() || !valid(name) {
-        return None;
-    }
-    let domain = match *partition {
-        "aws-cn" => "amazonaws.com.cn",
-        _ => "amazonaws.com",
-    };
-    Some(format!("https://sqs.{region}.{domain}/{account}/{name}"))
-}
-
 /// What [`apply`] did, for logs and tests.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct PacingSummary {
@@ -124,7 +107,7 @@ pub async fn apply<O>(client: &aws_sdk_sqs::Client, records: &[SqsMessage], repo
         let Some(timeout) = visibility_timeout(&r.status, r.receive_count, config) else { continue };
         let record = records.get(r.index);
         let handle = record.and_then(|m| m.receipt_handle.as_deref());
-        let url = record.and_then(|m| m.event_source_arn.as_deref()).and_then(queue_url_from_arn);
+        let url = record.and_then(|m| m.event_source_arn.as_deref()).and_then(|arn| arn.parse::<common::arn::SqsQueueArn>().ok()).map(|arn| arn.queue_url());
         let (Some(handle), Some(url)) = (handle, url) else {
             tracing::warn!(index = r.index, "cannot pace a record without receipt handle or SQS queue ARN; it keeps the queue's visibility timeout");
             summary.failed += 1;
@@ -150,7 +133,7 @@ pub async fn apply<O>(client: &aws_sdk_sqs::Client, records: &[SqsMessage], repo
                 }
                 Err(e) => {
                     summary.failed += chunk.len();
-                    tracing::warn!(error = %crate::error::AwsError::new("sqs.ChangeMessageVisibilityBatch", &e), records = chunk.len(), "could not pace records; they keep the queue's timeout");
+                    tracing::warn!(error = %common::error::AwsError::new("sqs.ChangeMessageVisibilityBatch", &e), records = chunk.len(), "could not pace records; they keep the queue's timeout");
                 }
             }
         }
@@ -218,15 +201,5 @@ mod tests {
         assert_eq!(visibility_timeout(&ending, Some(1), &c), s(2), "a hold ending sooner than the short wait is not outwaited");
         assert_eq!(visibility_timeout(&ending, Some(3), &c), s(5));
         assert_eq!(visibility_timeout(&RecordStatus::Done(()), Some(1), &c), None);
-    }
-
-    #[test]
-    fn queue_urls_come_from_sqs_arns_only() {
-        assert_eq!(queue_url_from_arn("arn:aws:sqs:eu-west-1:123456789012:jobs").as_deref(), Some("https://sqs.eu-west-1.amazonaws.com/123456789012/jobs"));
-        assert_eq!(queue_url_from_arn("arn:aws:sqs:us-east-1:123456789012:jobs.fifo").as_deref(), Some("https://sqs.us-east-1.amazonaws.com/123456789012/jobs.fifo"));
-        assert_eq!(queue_url_from_arn("arn:aws-cn:sqs:cn-north-1:123456789012:q").as_deref(), Some("https://sqs.cn-north-1.amazonaws.com.cn/123456789012/q"));
-        for bad in ["", "arn:aws:sns:us-east-1:123456789012:t", "arn:aws:sqs:us-east-1:acct:q", "arn:aws:sqs:us-east-1:123:", "arn:aws:sqs:us-east-1:123:a/b", "arn:aws:sqs:us-east-1:123:q:extra"] {
-            assert_eq!(queue_url_from_arn(bad), None, "{bad}");
-        }
     }
 }

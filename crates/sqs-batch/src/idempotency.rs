@@ -15,40 +15,16 @@
 //! epoch seconds, the table's TTL attribute); `in_progress_expiration` (N, epoch milliseconds);
 //! `data` (S, optional, a small JSON summary of the result).
 
-use crate::error::{AwsError, ErrorClass, Retryable};
+use common::error::{AwsError, ErrorClass, Retryable};
+pub use common::key::IdempotencyKey;
 use aws_sdk_dynamodb::types::{AttributeValue, ReturnValuesOnConditionCheckFailure};
 use futures::future::BoxFuture;
-use sha2::{Digest, Sha256};
 use std::collections::HashMap;
 use std::sync::Mutex;
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 pub const STATUS_IN_PROGRESS: &str = "INPROGRESS";
 pub const STATUS_COMPLETED: &str = "COMPLETED";
-
-/// The ledger key of one piece of work: `{namespace}#{sha256 of its canonical text}`.
-///
-/// The namespace keeps functions sharing a table apart (Powertools uses the function name the
-/// same way); the hash keeps the key short and free of input characters.
-#[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord)]
-pub struct IdempotencyKey(String);
-
-impl IdempotencyKey {
-    pub fn derive(namespace: &str, canonical: &str) -> IdempotencyKey {
-        let digest = Sha256::digest(canonical.as_bytes());
-        IdempotencyKey(format!("{namespace}#{}", hex::encode(digest)))
-    }
-
-    pub fn as_str(&self) -> &str {
-        &self.0
-    }
-}
-
-impl std::fmt::Display for IdempotencyKey {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.write_str(&self.0)
-    }
-}
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Status {
@@ -177,17 +153,13 @@ impl DynamoLedger {
         DynamoLedger { client, table: table.into(), completed_ttl }
     }
 
-    pub fn table(&self) -> &str {
-        &self.table
-    }
-
     /// Read one record (consistent read); for callers' diagnostics and tests.
     pub async fn get(&self, key: &IdempotencyKey) -> Result<Option<LedgerRecord>, LedgerError> {
         let out = self
             .client
             .get_item()
             .table_name(&self.table)
-            .key("id", AttributeValue::S(key.0.clone()))
+            .key("id", AttributeValue::S(key.as_str().to_string()))
             .consistent_read(true)
             .send()
             .await
@@ -196,7 +168,7 @@ impl DynamoLedger {
     }
 
     fn parse(&self, key: &IdempotencyKey, item: &HashMap<String, AttributeValue>) -> Result<LedgerRecord, LedgerError> {
-        let malformed = |reason: &str| LedgerError::Malformed { table: self.table.clone(), id: key.0.clone(), reason: reason.to_string() };
+        let malformed = |reason: &str| LedgerError::Malformed { table: self.table.clone(), id: key.as_str().to_string(), reason: reason.to_string() };
         let status = match item.get("status").and_then(|v| v.as_s().ok()).map(String::as_str) {
             Some(STATUS_IN_PROGRESS) => Status::InProgress,
             Some(STATUS_COMPLETED) => Status::Completed,
@@ -223,7 +195,7 @@ impl DynamoLedger {
             .client
             .put_item()
             .table_name(&self.table)
-            .item("id", AttributeValue::S(key.0.clone()))
+            .item("id", AttributeValue::S(key.as_str().to_string()))
             .item("status", AttributeValue::S(STATUS_IN_PROGRESS.into()))
             .item("expiration", AttributeValue::N((epoch_secs(now) + self.completed_ttl.as_secs() as i64).to_string()))
             .item("in_progress_expiration", AttributeValue::N(epoch_millis(hold_until).to_string()))
@@ -268,7 +240,7 @@ impl DynamoLedger {
             .client
             .put_item()
             .table_name(&self.table)
-            .item("id", AttributeValue::S(key.0.clone()))
+            .item("id", AttributeValue::S(key.as_str().to_string()))
             .item("status", AttributeValue::S(STATUS_COMPLETED.into()))
             .item("expiration", AttributeValue::N(expiration.to_string()));
         if let Some(data) = data {
@@ -283,7 +255,7 @@ impl DynamoLedger {
             .client
             .delete_item()
             .table_name(&self.table)
-            .key("id", AttributeValue::S(key.0.clone()))
+            .key("id", AttributeValue::S(key.as_str().to_string()))
             // Never delete a COMPLETED record (another delivery may have finished meanwhile).
             .condition_expression("#status = :inprogress")
             .expression_attribute_names("#status", "status")

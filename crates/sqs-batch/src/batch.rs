@@ -20,7 +20,7 @@ use std::future::Future;
 use std::panic::AssertUnwindSafe;
 use std::time::Duration;
 
-pub use crate::deadline::Deadline;
+pub use common::deadline::Deadline;
 
 /// Knobs of the loop.
 #[derive(Debug, Clone, PartialEq, Eq)]

@@ -1,0 +1,19 @@
+//! The AWS clients a run uses, built once per cold start.
+
+/// The AWS clients a run uses, built once per cold start.
+#[derive(Clone)]
+pub struct Clients {
+    pub cloudwatch: aws_sdk_cloudwatch::Client,
+    pub dynamodb: aws_sdk_dynamodb::Client,
+    pub secrets: aws_sdk_secretsmanager::Client,
+}
+
+impl Clients {
+    pub fn from_sdk_config(config: &aws_config::SdkConfig) -> Clients {
+        Clients {
+            cloudwatch: aws_sdk_cloudwatch::Client::new(config),
+            dynamodb: aws_sdk_dynamodb::Client::new(config),
+            secrets: aws_sdk_secretsmanager::Client::new(config),
+        }
+    }
+}

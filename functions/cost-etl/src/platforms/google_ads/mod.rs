@@ -1,0 +1,36 @@
+//! Google Ads API: campaign cost per day through `GoogleAdsService.SearchStream` (REST).
+//!
+//! Credentials are an OAuth refresh token (secret `{SECRETS_PREFIX}/google_ads`), exchanged at
+//! the OAuth token endpoint for a short-lived access token. The access token is cached for the
+//! cold start until shortly before it expires; concurrent records wait for the one exchange in
+//! flight, and a 401 from the API triggers one refresh and one retry of that request.
+//!
+//! `POST {GOOGLE_ADS_API_BASE}/{version}/customers/{id}/googleAds:searchStream` with a GAQL query
+//! at campaign level answers with the whole result set at once: a JSON array of batches
+//! `{"results":[GoogleAdsRow..],"fieldMask","requestId"}` in lowerCamelCase, int64 values as
+//! strings, zero metrics possibly left out. Errors are `google.rpc.Status` JSON
+//! (`{"error":{"code","message","status","details":[GoogleAdsFailure | RetryInfo]}}`), either as
+//! the whole body or as an element of the stream array when the stream fails part-way.
+//!
+//! Neither token is ever put in a URL, a log line or an error.
+//!
+//! `client` holds the adapter (credentials, token exchange, the searchStream request), `wire` the
+//! serde types of the answers, `errors` the classification of error answers, and `normalize`
+//! turns a searchStream body into [`CostRow`](crate::normalize::CostRow)s.
+
+mod client;
+mod errors;
+mod normalize;
+mod wire;
+
+#[cfg(test)]
+mod tests;
+
+pub use client::{gaql, parse_token_answer, search_stream_url, usable_until, GoogleAdsAdapter, TokenGrant, MAX_STREAM_BYTES, MAX_TOKEN_BYTES, TOKEN_MARGIN};
+pub use errors::{classify_error, parse_proto_duration};
+pub use normalize::{normalize_page, normalize_row, parse_stream, MAX_STREAM_BATCHES};
+pub use wire::{RawCampaign, RawCustomer, RawMetrics, RawRow, RawSegments, RpcStatus};
+
+use cost_job::Platform;
+
+const PLATFORM: Platform = Platform::GoogleAds;
