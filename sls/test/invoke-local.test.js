@@ -2,7 +2,8 @@
 // `serverless invoke local` on the real Rust functions through sls/invoke-local.js: builds the
 // binaries (cargo, dev profile), runs them under the one-shot Runtime API, checks what is printed
 // and the exit code. AWS_ENDPOINT_URL points at a closed local port, so nothing can reach AWS;
-// Kafka Connect is a closed port too (connect-health reports it unreachable).
+// Kafka Connect is a closed port too (connect-health reports it unreachable, then fails because
+// its metrics cannot be published).
 // Run: node --test sls/test/   (the first run builds both binaries: minutes)
 
 const test = require('node:test');
@@ -55,14 +56,19 @@ function answer(stdout) {
 
 const unreachable = 'CONNECT_CLUSTERS=[{"name":"main","url":"http://127.0.0.1:9"}]';
 
-test('connectHealth runs natively and prints its report; --env wins over serverless.yml', async () => {
+test('connectHealth runs natively, logs its report and fails when CloudWatch refuses its metrics; --env wins over serverless.yml', async () => {
   const r = await invoke(['-f', 'connectHealth', '--path', 'events/connect-health-scheduled.json', '--env', unreachable, '--env', 'METRICS_NAMESPACE=Rehearsal/Connect']);
-  assert.equal(r.code, 0, r.stderr);
-  const report = answer(r.stdout);
-  assert.equal(report.clusters[0].name, 'main');
-  assert.equal(report.clusters[0].reachable, false);
-  assert.equal(report.metrics.namespace, 'Rehearsal/Connect');
+  // CloudWatch (AWS_ENDPOINT_URL) is a closed port: the one PutMetricData batch fails, so does the invocation.
+  assert.equal(r.code, 1, r.stderr);
+  const error = answer(r.stdout);
+  assert.match(error.errorMessage, /1 of 1 PutMetricData batches to namespace Rehearsal\/Connect failed/);
   assert.ok(r.stdout.startsWith('{\n    "'), 'printed like `serverless invoke` (4-space JSON)');
+  // The report was logged first, on one line (the function's logs go to stderr).
+  const logged = r.stderr.split('\n').find((line) => line.includes('connect-health report'));
+  assert.ok(logged, r.stderr);
+  assert.match(logged, /"reachable":false/);
+  assert.match(logged, /"name":"main"/);
+  assert.match(logged, /"namespace":"Rehearsal\/Connect"/);
 });
 
 test('costEtl answers an empty batch with no failures', async () => {

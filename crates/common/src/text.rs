@@ -4,12 +4,22 @@
 //! Remote peers (ad platforms, Kafka Connect) and message bodies choose this text; a log line or
 //! a DLQ attribute must neither grow without bound nor carry a newline that forges another line.
 
-/// At most `max` characters of `text`, with `...` appended when it was cut.
+/// At most `max` characters of `text`, control characters escaped (`\n` stays on one line, so
+/// remote text cannot forge a log line or a terminal escape), with `...` appended when cut.
 pub fn bounded(text: &str, max: usize) -> String {
-    match text.char_indices().nth(max) {
-        None => text.to_string(),
-        Some((end, _)) => format!("{}...", &text[..end]),
+    let mut out = String::with_capacity(text.len().min(max.saturating_mul(4)) + 3);
+    for (i, c) in text.chars().enumerate() {
+        if i == max {
+            out.push_str("...");
+            break;
+        }
+        if c.is_control() {
+            out.extend(c.escape_default());
+        } else {
+            out.push(c);
+        }
     }
+    out
 }
 
 /// `text` debug-quoted (control characters escaped, so no log line can be forged) and cut to
@@ -59,6 +69,15 @@ mod tests {
         assert_eq!(bounded("abcd", 3), "abc...");
         assert_eq!(bounded("ééé", 2), "éé...");
         assert_eq!(bounded("", 0), "");
+    }
+
+    #[test]
+    fn bounded_escapes_control_characters_so_remote_text_cannot_forge_a_log_line() {
+        let forged = "boom\n{\"_aws\":{\"CloudWatchMetrics\":[]}}\r\u{1b}[2J";
+        let safe = bounded(forged, 1000);
+        assert!(!safe.chars().any(char::is_control), "{safe}");
+        assert_eq!(safe, "boom\\n{\"_aws\":{\"CloudWatchMetrics\":[]}}\\r\\u{1b}[2J");
+        assert_eq!(bounded("a\u{1b}[2Jb\n", 100), "a\\u{1b}[2Jb\\n");
     }
 
     #[test]

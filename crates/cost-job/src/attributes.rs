@@ -7,7 +7,8 @@
 pub const REASON: &str = "reason";
 /// A short stable code for the reason ([`crate::JobError::code`], or a platform or AWS code).
 pub const REASON_CODE: &str = "reason_code";
-/// `permanent` or `retryable` (`common::ErrorClass`).
+/// `permanent`, or `retryable` for a failure that may pass but used up the deliveries the jobs
+/// queue's redrive policy allows (`common::ErrorClass`).
 pub const ERROR_CLASS: &str = "error_class";
 /// When the worker gave up (RFC 3339, UTC, seconds).
 pub const FAILED_AT: &str = "failed_at";
@@ -18,5 +19,14 @@ pub const SOURCE_QUEUE_ARN: &str = "source_queue_arn";
 /// How many times the jobs queue had delivered it (a `Number` attribute).
 pub const RECEIVE_COUNT: &str = "receive_count";
 
-/// The string attributes a reader asks SQS for.
-pub const DEAD_LETTER_ATTRIBUTES: [&str; 5] = [REASON, REASON_CODE, ERROR_CLASS, ORIGINAL_MESSAGE_ID, FAILED_AT];
+/// The orchestrator's run (e.g. an Airflow DAG run id) a job belongs to, set by `cost-jobs
+/// enqueue --run-id`. The worker records each job's outcome under it ([`crate::run`]) and keys a
+/// refresh job by it, so waiting is per run and a retried enqueue re-sends nothing new.
+pub const RUN_ID: &str = "run_id";
+
+/// The string attributes a reader of dead letters asks SQS for.
+pub const DEAD_LETTER_ATTRIBUTES: [&str; 6] = [REASON, REASON_CODE, ERROR_CLASS, ORIGINAL_MESSAGE_ID, FAILED_AT, RUN_ID];
+
+/// Every attribute the worker sets on a dead letter; any other attribute of the original
+/// message (e.g. a run tag) is carried over unchanged.
+pub const WORKER_SET: [&str; 7] = [REASON, REASON_CODE, ERROR_CLASS, FAILED_AT, ORIGINAL_MESSAGE_ID, SOURCE_QUEUE_ARN, RECEIVE_COUNT];

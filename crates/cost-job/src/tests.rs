@@ -160,12 +160,12 @@ fn the_wire_format_is_pinned_and_a_message_built_by_the_cli_parses_in_the_worker
     for (sent, message_id) in [(&plain, Some("m-1")), (&refresh, Some("m-1")), (&refresh, None)] {
         let read = JobMessage::parse_with(&sent.body(), &JobLimits::default()).unwrap();
         assert_eq!(&read, sent);
-        assert_eq!(idempotency_key(&read, message_id), idempotency_key(sent, message_id));
+        assert_eq!(idempotency_key(&read, message_id, None), idempotency_key(sent, message_id, None));
         let via_serde: JobMessage = serde_json::from_str(&sent.body()).unwrap();
         assert_eq!(&via_serde, sent);
     }
     // The plain key is the namespace and the job's digest (the CLI's FIFO deduplication id).
-    assert_eq!(idempotency_key(&plain, Some("m-1")).as_str(), format!("{LEDGER_NAMESPACE}#{}", job.digest()));
+    assert_eq!(idempotency_key(&plain, Some("m-1"), None).as_str(), format!("{LEDGER_NAMESPACE}#{}", job.digest()));
     assert_eq!(job.digest(), common::key::sha256_hex(&job.canonical()));
     assert_eq!(job.digest().len(), 64);
     // Deserializing refuses what parsing refuses.
@@ -177,12 +177,12 @@ fn refresh_messages_have_their_own_key_per_message_and_plain_ones_share_one() {
     let body = r#"{"platform":"meta","account_id":"act_1","date_from":"2026-11-20","date_to":"2026-11-22"}"#;
     let plain = JobMessage::parse_with(body, &JobLimits::default()).unwrap();
     let refresh = JobMessage { job: plain.job.clone(), refresh: true };
-    assert_eq!(idempotency_key(&plain, Some("m1")), common::key::IdempotencyKey::derive(LEDGER_NAMESPACE, &plain.job.canonical()));
-    assert_eq!(idempotency_key(&plain, Some("m1")), idempotency_key(&plain, Some("m2")));
-    assert_ne!(idempotency_key(&refresh, Some("m1")), idempotency_key(&plain, Some("m1")));
-    assert_eq!(idempotency_key(&refresh, Some("m1")), idempotency_key(&refresh, Some("m1")));
-    assert_ne!(idempotency_key(&refresh, Some("m1")), idempotency_key(&refresh, Some("m2")));
-    assert_ne!(idempotency_key(&refresh, None), idempotency_key(&plain, None));
+    assert_eq!(idempotency_key(&plain, Some("m1"), None), common::key::IdempotencyKey::derive(LEDGER_NAMESPACE, &plain.job.canonical()));
+    assert_eq!(idempotency_key(&plain, Some("m1"), None), idempotency_key(&plain, Some("m2"), None));
+    assert_ne!(idempotency_key(&refresh, Some("m1"), None), idempotency_key(&plain, Some("m1"), None));
+    assert_eq!(idempotency_key(&refresh, Some("m1"), None), idempotency_key(&refresh, Some("m1"), None));
+    assert_ne!(idempotency_key(&refresh, Some("m1"), None), idempotency_key(&refresh, Some("m2"), None));
+    assert_ne!(idempotency_key(&refresh, None, None), idempotency_key(&plain, None, None));
 }
 
 #[test]
@@ -222,4 +222,52 @@ fn a_reversed_range_is_empty_and_the_last_representable_day_terminates() {
     assert!(split_range(d("2026-11-20"), d("2026-11-01"), 7).is_empty());
     let ranges = split_range(NaiveDate::MAX.pred_opt().unwrap(), NaiveDate::MAX, 7);
     assert_eq!(ranges, vec![(NaiveDate::MAX.pred_opt().unwrap(), NaiveDate::MAX)]);
+}
+
+#[test]
+fn a_refresh_job_is_keyed_by_its_run_so_a_retried_enqueue_is_a_duplicate() {
+    let body = r#"{"platform":"meta","account_id":"act_1","date_from":"2026-11-20","date_to":"2026-11-22","refresh":true}"#;
+    let refresh = JobMessage::parse_with(body, &JobLimits::default()).unwrap();
+    let run: RunId = "scheduled__2026-12-01T06:00:00+00:00".parse().unwrap();
+    let tomorrow: RunId = "scheduled__2026-12-02T06:00:00+00:00".parse().unwrap();
+    // Two sends of one run (a retried enqueue: new message ids) share one key...
+    assert_eq!(idempotency_key(&refresh, Some("m1"), Some(&run)), idempotency_key(&refresh, Some("m2"), Some(&run)));
+    // ...the next run refreshes again, and a plain job's key ignores the run.
+    assert_ne!(idempotency_key(&refresh, Some("m1"), Some(&run)), idempotency_key(&refresh, Some("m1"), Some(&tomorrow)));
+    let plain = JobMessage::new(refresh.job.clone());
+    assert_eq!(idempotency_key(&plain, Some("m1"), Some(&run)), idempotency_key(&plain, Some("m9"), None));
+}
+
+#[test]
+fn run_ids_are_printable_and_bounded() {
+    assert_eq!("manual__2026-12-01".parse::<RunId>().unwrap().record_id(), "run#manual__2026-12-01");
+    for bad in ["", "  ", "a\nb", &"r".repeat(201)] {
+        assert!(bad.parse::<RunId>().is_err(), "{bad:?}");
+    }
+}
+
+#[test]
+fn a_run_is_finished_when_every_expected_job_is_done_or_dead_lettered() {
+    use run::{DeadJob, RunStatus};
+    use std::collections::BTreeMap;
+    let job = JobSpec::parse(r#"{"platform":"meta","account_id":"act_1","date_from":"2026-11-20","date_to":"2026-11-20"}"#).unwrap();
+    let dead = |code: &str| DeadJob::new(&job, code, "why");
+    let tokens = |n: usize| (0..n).map(|i| format!("t{i}")).collect::<Vec<_>>();
+    // Nothing recorded yet: not finished (a wait that starts before the enqueue sees this).
+    assert!(!RunStatus::from_parts(&[], &[], &BTreeMap::new()).finished);
+    // Two enqueues (3 + 2 jobs), 4 done: not yet.
+    let status = RunStatus::from_parts(&[3, 2], &tokens(4), &BTreeMap::new());
+    assert_eq!((status.expected, status.done, status.finished), (5, 4, false));
+    // The fifth dead-lettered: finished, with the reason.
+    let mut dead_map = BTreeMap::new();
+    dead_map.insert("t9".to_string(), dead("platform.invalid_credentials"));
+    let status = RunStatus::from_parts(&[3, 2], &tokens(4), &dead_map);
+    assert!(status.finished);
+    assert_eq!(status.dead_lettered, vec![dead("platform.invalid_credentials")]);
+    // A dead letter that was redriven and then completed counts as done, not dead.
+    dead_map.insert("t0".to_string(), dead("platform.unavailable"));
+    let status = RunStatus::from_parts(&[3, 2], &tokens(4), &dead_map);
+    assert_eq!(status.dead_lettered.len(), 1);
+    assert!(status.finished);
+    assert_eq!(run::job_token(&idempotency_key(&JobMessage::new(job.clone()), None, None)), job.digest()[..16]);
 }

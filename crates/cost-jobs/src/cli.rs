@@ -1,7 +1,7 @@
 //! The command line: every argument parsed into its type here, so a bad date or URL fails before
 //! any AWS call with a message that says what a good value looks like.
 
-use cost_job::Platform;
+use cost_job::{Platform, RunId};
 use crate::queue::QueueUrl;
 use chrono::NaiveDate;
 use clap::{Args, Parser, Subcommand};
@@ -10,7 +10,7 @@ use std::time::Duration;
 
 #[derive(Debug, Parser)]
 #[command(name = "cost-jobs", version, about = "Enqueue cost-etl jobs, wait for them to finish, and inspect or redrive the dead-letter queue.")]
-#[command(after_help = "Exit codes: 0 done; 1 `wait`: drained but jobs reached the DLQ; 2 `wait`: timed out; 3 AWS or send failure; 64 bad arguments.")]
+#[command(after_help = "Exit codes: 0 done; 1 `wait`: done but jobs reached the DLQ; 2 `wait`: timed out; 3 AWS or send failure; 64 bad arguments; 75 `wait --once`: not finished yet.")]
 pub struct Cli {
     #[command(subcommand)]
     pub command: Command,
@@ -61,12 +61,39 @@ pub struct EnqueueArgs {
     /// Print the jobs (one JSON body per line) and send nothing.
     #[arg(long)]
     pub dry_run: bool,
+    /// The orchestrator's run (e.g. `{{ run_id }}` in Airflow): every message is tagged with it,
+    /// a refresh job is keyed by it (a retried enqueue sends nothing the worker would redo), and
+    /// `wait --run-id` waits for exactly these jobs.
+    #[arg(long, value_parser = parse_run_id)]
+    pub run_id: Option<RunId>,
+    /// The worker's idempotency table (IDEMPOTENCY_TABLE): record how many jobs this enqueue sent
+    /// for the run, so `wait --run-id` knows when the run is done. Needs dynamodb:UpdateItem.
+    #[arg(long, env = "COST_JOBS_LEDGER_TABLE", requires = "run_id")]
+    pub ledger_table: Option<String>,
+    /// Accepted for symmetry with `wait --json`: the last stdout line is always the JSON summary.
+    #[arg(long)]
+    pub json: bool,
 }
 
 #[derive(Debug, Args)]
 pub struct WaitArgs {
-    #[arg(long, env = "COST_JOBS_QUEUE_URL", value_parser = parse_queue_url)]
-    pub queue_url: QueueUrl,
+    /// The jobs queue to watch until it is drained (not needed with --run-id).
+    #[arg(long, env = "COST_JOBS_QUEUE_URL", value_parser = parse_queue_url, required_unless_present = "run_id")]
+    pub queue_url: Option<QueueUrl>,
+    /// Wait for the jobs of this run (as enqueued with `enqueue --run-id`), from the run's record
+    /// in the worker's idempotency table, not from queue depths. Needs --ledger-table.
+    #[arg(long, value_parser = parse_run_id, requires = "ledger_table")]
+    pub run_id: Option<RunId>,
+    /// The worker's idempotency table (IDEMPOTENCY_TABLE). Needs dynamodb:GetItem.
+    #[arg(long, env = "COST_JOBS_LEDGER_TABLE")]
+    pub ledger_table: Option<String>,
+    /// With --run-id: one look, then exit 0 (done), 1 (done, with dead letters) or 75 (not yet),
+    /// for reschedule-mode sensors.
+    #[arg(long, requires = "run_id")]
+    pub once: bool,
+    /// With --run-id: the last stdout line is the run's status as JSON.
+    #[arg(long)]
+    pub json: bool,
     /// The DLQ to watch; default: the queue's RedrivePolicy target.
     #[arg(long, env = "COST_JOBS_DLQ_URL", value_parser = parse_queue_url)]
     pub dlq_url: Option<QueueUrl>,
@@ -99,6 +126,11 @@ pub struct DlqListArgs {
     /// One JSON object per line instead of text.
     #[arg(long)]
     pub json: bool,
+    /// The worker's idempotency table (IDEMPOTENCY_TABLE): each job's last failure is read from
+    /// it, so a job the queue's redrive policy moved (no reason attribute) still shows why it
+    /// failed. Needs dynamodb:GetItem on the table.
+    #[arg(long, env = "COST_JOBS_LEDGER_TABLE")]
+    pub ledger_table: Option<String>,
 }
 
 #[derive(Debug, Args)]
@@ -119,6 +151,10 @@ pub fn parse_date(raw: &str) -> Result<NaiveDate, String> {
 
 pub fn parse_platform(raw: &str) -> Result<Platform, String> {
     raw.trim().parse::<Platform>().map_err(|_| "expected one of: meta, google_ads, tiktok".to_string())
+}
+
+pub fn parse_run_id(raw: &str) -> Result<RunId, String> {
+    raw.parse()
 }
 
 pub fn parse_queue_url(raw: &str) -> Result<QueueUrl, String> {

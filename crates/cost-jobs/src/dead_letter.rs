@@ -4,14 +4,27 @@
 //! when it sends a message to `DLQ_URL`. Messages that SQS moved after `maxReceiveCount` failed receives carry
 //! none of them; they show the receive count instead.
 
+use common::text::bounded;
 use serde::Serialize;
 use std::collections::HashMap;
 
-use cost_job::attributes::{ERROR_CLASS as ATTR_ERROR_CLASS, FAILED_AT as ATTR_FAILED_AT, ORIGINAL_MESSAGE_ID as ATTR_ORIGINAL_MESSAGE_ID, REASON as ATTR_REASON, REASON_CODE as ATTR_REASON_CODE};
+use cost_job::attributes::{
+    ERROR_CLASS as ATTR_ERROR_CLASS, FAILED_AT as ATTR_FAILED_AT, ORIGINAL_MESSAGE_ID as ATTR_ORIGINAL_MESSAGE_ID, REASON as ATTR_REASON, REASON_CODE as ATTR_REASON_CODE,
+    RUN_ID as ATTR_RUN_ID,
+};
 pub use cost_job::attributes::DEAD_LETTER_ATTRIBUTES;
 
 /// Bodies are printed for humans; a hostile or huge body is cut short.
 const MAX_SHOWN_BODY_CHARS: usize = 2_000;
+
+/// A job's last failure as the worker's ledger remembers it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct LastError {
+    pub code: String,
+    pub message: String,
+    /// RFC 3339, UTC.
+    pub at: Option<String>,
+}
 
 #[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct DeadLetter {
@@ -23,9 +36,15 @@ pub struct DeadLetter {
     pub error_class: Option<String>,
     pub original_message_id: Option<String>,
     pub failed_at: Option<String>,
+    /// The orchestrator run the job belongs to (kept on a redrive).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub run_id: Option<String>,
     pub receive_count: Option<u64>,
     /// When the message was first sent (SQS keeps this across a redrive-policy move).
     pub sent_at: Option<String>,
+    /// The job's last failure from the worker's idempotency ledger (`dlq list --ledger-table`).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub last_error: Option<LastError>,
     #[serde(skip)]
     pub body: String,
     #[serde(skip)]
@@ -50,11 +69,23 @@ impl DeadLetter {
             error_class: attributes.get(ATTR_ERROR_CLASS).cloned(),
             original_message_id: attributes.get(ATTR_ORIGINAL_MESSAGE_ID).cloned(),
             failed_at: attributes.get(ATTR_FAILED_AT).cloned(),
+            run_id: attributes.get(ATTR_RUN_ID).cloned(),
             receive_count: system.get("ApproximateReceiveCount").and_then(|n| n.parse().ok()),
             sent_at,
+            last_error: None,
             body: body.to_string(),
             receipt_handle: receipt_handle.to_string(),
         }
+    }
+
+    /// The ledger key of the job this dead letter carries, when its body is a job. A refresh job
+    /// is keyed by the message id it had on the jobs queue.
+    pub fn ledger_key(&self) -> Option<common::key::IdempotencyKey> {
+        // Only the key matters here, not the worker's MAX_JOB_DAYS: take any range.
+        let limits = cost_job::JobLimits { max_days: u32::MAX };
+        let message = cost_job::JobMessage::parse_with(&self.body, &limits).ok()?;
+        let run = self.run_id.as_deref().and_then(|r| r.parse::<cost_job::RunId>().ok());
+        Some(cost_job::idempotency_key(&message, Some(self.original_message_id.as_deref().unwrap_or(&self.message_id)), run.as_ref()))
     }
 
     /// When it reached the DLQ as best known: the worker's `failed_at`, else the first send.
@@ -66,48 +97,34 @@ impl DeadLetter {
     /// a body cannot rewrite the operator's terminal.
     pub fn render(&self) -> String {
         let reason = match (&self.reason, self.receive_count) {
-            (Some(reason), _) => format!("reason: {}", printable(reason, 500)),
+            (Some(reason), _) => format!("reason: {}", bounded(reason, 500)),
             (None, Some(n)) => format!("reason: (none given; moved by the redrive policy after {n} receives)"),
             (None, None) => "reason: (none given)".to_string(),
         };
         let mut details = vec![reason];
         if let Some(code) = &self.reason_code {
-            details.push(format!("code: {}", printable(code, 50)));
+            details.push(format!("code: {}", bounded(code, 50)));
         }
         if let Some(class) = &self.error_class {
-            details.push(format!("class: {}", printable(class, 50)));
+            details.push(format!("class: {}", bounded(class, 50)));
         }
         if let Some(n) = self.receive_count {
             details.push(format!("receives: {n}"));
         }
         if let Some(id) = &self.original_message_id {
-            details.push(format!("original message: {}", printable(id, 100)));
+            details.push(format!("original message: {}", bounded(id, 100)));
         }
         if let Some(at) = &self.failed_at {
-            details.push(format!("failed: {}", printable(at, 40)));
+            details.push(format!("failed: {}", bounded(at, 40)));
         }
         if let Some(at) = &self.sent_at {
             details.push(format!("sent: {at}"));
         }
-        format!("{}  {}\n    {}", printable(&self.message_id, 100), printable(&self.body, MAX_SHOWN_BODY_CHARS), details.join("; "))
-    }
-}
-
-/// At most `max` characters, control characters escaped.
-pub fn printable(text: &str, max: usize) -> String {
-    let mut out = String::new();
-    for (i, c) in text.chars().enumerate() {
-        if i == max {
-            out.push('…');
-            break;
+        if let Some(last) = &self.last_error {
+            details.push(format!("last error: {}: {}", bounded(&last.code, 50), bounded(&last.message, 500)));
         }
-        if c.is_control() {
-            out.extend(c.escape_default());
-        } else {
-            out.push(c);
-        }
+        format!("{}  {}\n    {}", bounded(&self.message_id, 100), bounded(&self.body, MAX_SHOWN_BODY_CHARS), details.join("; "))
     }
-    out
 }
 
 #[cfg(test)]
@@ -154,8 +171,8 @@ mod tests {
 
     #[test]
     fn control_characters_are_escaped_and_long_text_is_cut() {
-        assert_eq!(printable("a\u{1b}[2Jb\n", 100), "a\\u{1b}[2Jb\\n");
-        assert_eq!(printable(&"x".repeat(10), 3), "xxx…");
+        assert_eq!(bounded("a\u{1b}[2Jb\n", 100), "a\\u{1b}[2Jb\\n");
+        assert_eq!(bounded(&"x".repeat(10), 3), "xxx...");
     }
 
     #[test]

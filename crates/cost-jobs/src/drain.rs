@@ -14,6 +14,8 @@ pub mod exit {
     pub const FAILED: i32 = 3;
     /// sysexits.h EX_USAGE, kept apart from clap's default 2, which `wait` uses for a timeout.
     pub const USAGE: i32 = 64;
+    /// sysexits.h EX_TEMPFAIL: `wait --once` found the run not finished yet.
+    pub const NOT_YET: i32 = 75;
 }
 
 /// One GetQueueAttributes answer for the jobs queue.

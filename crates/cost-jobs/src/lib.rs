@@ -10,9 +10,11 @@ pub mod commands;
 pub mod dead_letter;
 pub mod drain;
 pub mod error;
+pub mod ledger;
 pub mod plan;
 pub mod queue;
 pub mod retry;
+pub mod runs;
 pub mod sqs;
 
 /// Parse the command line, run it, and give the process exit code (see [`drain::exit`]).

@@ -33,6 +33,8 @@ pub struct Outgoing {
     pub body: String,
     pub group_id: Option<String>,
     pub dedup_id: Option<String>,
+    /// String message attributes (name, value).
+    pub attributes: Vec<(&'static str, String)>,
 }
 
 pub struct Sqs {
@@ -115,13 +117,11 @@ impl Sqs {
         let entries = batch
             .into_iter()
             .map(|m| {
-                SendMessageBatchRequestEntry::builder()
-                    .id(m.id)
-                    .message_body(m.body)
-                    .set_message_group_id(m.group_id)
-                    .set_message_deduplication_id(m.dedup_id)
-                    .build()
-                    .expect("id and body are always set")
+                let mut entry = SendMessageBatchRequestEntry::builder().id(m.id).message_body(m.body).set_message_group_id(m.group_id).set_message_deduplication_id(m.dedup_id);
+                for (name, value) in m.attributes {
+                    entry = entry.message_attributes(name, aws_sdk_sqs::types::MessageAttributeValue::builder().data_type("String").string_value(value).build().expect("data type set"));
+                }
+                entry.build().expect("id and body are always set")
             })
             .collect();
         let out = self

@@ -1,7 +1,7 @@
 //! The demo world: a Kafka Connect cluster with failures of different kinds, ad accounts with
 //! faults on all three ad platforms, and a realistic set of jobs: good ones, duplicates (one
 //! spelled differently), invalid ones, rate-limited ones, and one that never succeeds and is
-//! moved to the DLQ by the queue's redrive policy.
+//! dead-lettered with its last error on the last delivery the queue's redrive policy allows.
 
 use chrono::NaiveDate;
 use peers::google_ads::GoogleAdsPeer;
@@ -89,7 +89,8 @@ fn meta(meta: &MetaPeer) {
 }
 
 /// Google Ads customers: a healthy one, one rate-limited once (asking for 2 s), and one whose
-/// every answer is 503 UNAVAILABLE (it exhausts its receives and the redrive policy dead-letters it).
+/// every answer is 503 UNAVAILABLE (it exhausts its receives; on the last one cost-etl dead-letters
+/// it with its last error).
 fn google_ads(google: &GoogleAdsPeer) {
     let (from, to) = (date("2026-11-01"), date("2026-11-30"));
     google.add_customer("1234567890", "JPY", peers::google_ads::synthetic_rows(4, from, to));

@@ -20,6 +20,19 @@ pub fn sqs_event(messages: &[aws_sdk_sqs::types::Message], queue_arn: &str, regi
             record.body = m.body().map(String::from);
             record.md5_of_body = m.md5_of_body().map(String::from);
             record.attributes = m.attributes().map(|a| a.iter().map(|(k, v)| (k.as_str().to_string(), v.clone())).collect()).unwrap_or_default();
+            record.message_attributes = m
+                .message_attributes()
+                .map(|a| {
+                    a.iter()
+                        .map(|(k, v)| {
+                            let mut attribute = aws_lambda_events::sqs::SqsMessageAttribute::default();
+                            attribute.data_type = Some(v.data_type().to_string());
+                            attribute.string_value = v.string_value().map(String::from);
+                            (k.clone(), attribute)
+                        })
+                        .collect()
+                })
+                .unwrap_or_default();
             record.event_source = Some("aws:sqs".to_string());
             record.event_source_arn = Some(queue_arn.to_string());
             record.aws_region = Some(region.to_string());
@@ -63,7 +76,8 @@ pub struct DrainStats {
     pub invocation_errors: u32,
 }
 
-/// Drive `function` from `queue_url` until the queue is empty (visible and in flight) or `limit`.
+/// Drive `function` from `queue_url` until the queue is empty (visible, in flight and delayed)
+/// or `limit`.
 pub async fn drain(
     sqs: &aws_sdk_sqs::Client,
     queue_url: &str,
@@ -72,12 +86,23 @@ pub async fn drain(
     limit: Duration,
     progress: impl Fn(&str),
 ) -> Result<DrainStats, String> {
+    poll(sqs, queue_url, function, batch_size, Some(limit), progress).await
+}
+
+/// Drive `function` from `queue_url` for as long as the caller keeps the future (an event source
+/// that is always on, as on AWS); returns only on an error.
+pub async fn serve(sqs: &aws_sdk_sqs::Client, queue_url: &str, function: &LambdaFunction, batch_size: i32, progress: impl Fn(&str)) -> Result<DrainStats, String> {
+    poll(sqs, queue_url, function, batch_size, None, progress).await
+}
+
+/// `limit`: stop once the queue is empty, or fail when it is not empty by then; `None`: never stop.
+async fn poll(sqs: &aws_sdk_sqs::Client, queue_url: &str, function: &LambdaFunction, batch_size: i32, limit: Option<Duration>, progress: impl Fn(&str)) -> Result<DrainStats, String> {
     let queue_arn = queue_attribute(sqs, queue_url, QueueAttributeName::QueueArn).await?;
     let region = queue_arn.split(':').nth(3).unwrap_or("us-east-1").to_string();
     let started = Instant::now();
     let mut stats = DrainStats::default();
     loop {
-        if started.elapsed() > limit {
+        if let Some(limit) = limit.filter(|limit| started.elapsed() > *limit) {
             return Err(format!("the queue did not drain within {limit:?}"));
         }
         let received = sqs
@@ -92,11 +117,14 @@ pub async fn drain(
             .map_err(|e| format!("ReceiveMessage: {}", aws_sdk_sqs::error::DisplayErrorContext(e)))?;
         let messages = received.messages();
         if messages.is_empty() {
+            if limit.is_none() {
+                continue;
+            }
             let (visible, in_flight) = depth(sqs, queue_url).await?;
             if visible == 0 && in_flight == 0 {
                 return Ok(stats);
             }
-            progress(&format!("waiting: {in_flight} message(s) in flight until their visibility timeout ends"));
+            progress(&format!("waiting: {in_flight} message(s) in flight or delayed until their visibility timeout or delay ends"));
             tokio::time::sleep(Duration::from_millis(500)).await;
             continue;
         }
@@ -135,11 +163,14 @@ pub async fn drain(
     }
 }
 
-/// `(visible, in flight)` message counts.
+/// `(visible, in flight or delayed)` message counts.
 pub async fn depth(sqs: &aws_sdk_sqs::Client, queue_url: &str) -> Result<(u64, u64), String> {
-    let visible = queue_attribute(sqs, queue_url, QueueAttributeName::ApproximateNumberOfMessages).await?;
-    let in_flight = queue_attribute(sqs, queue_url, QueueAttributeName::ApproximateNumberOfMessagesNotVisible).await?;
-    Ok((visible.parse().unwrap_or(0), in_flight.parse().unwrap_or(0)))
+    let count = |text: String| text.parse::<u64>().unwrap_or(0);
+    let visible = count(queue_attribute(sqs, queue_url, QueueAttributeName::ApproximateNumberOfMessages).await?);
+    let in_flight = count(queue_attribute(sqs, queue_url, QueueAttributeName::ApproximateNumberOfMessagesNotVisible).await?);
+    // A delayed message (a requeued copy) is still to come.
+    let delayed = count(queue_attribute(sqs, queue_url, QueueAttributeName::ApproximateNumberOfMessagesDelayed).await?);
+    Ok((visible, in_flight + delayed))
 }
 
 async fn queue_attribute(sqs: &aws_sdk_sqs::Client, queue_url: &str, name: QueueAttributeName) -> Result<String, String> {

@@ -11,6 +11,7 @@
 pub mod demo;
 pub mod event_source;
 pub mod report;
+pub mod serve;
 pub mod stack;
 
 use std::time::{Duration, Instant};
@@ -35,18 +36,25 @@ pub struct RunSummary {
     pub cost_etl: report::CostEtlSummary,
 }
 
-/// Run the whole pipeline once, printing progress (stderr) and the summaries (stdout).
-pub async fn run() -> Result<RunSummary, String> {
-    let p = Progress(Instant::now());
-    p.say("building connect-health and cost-etl (debug profile)");
-    let health_binary = test_support::lambda::build_binary("connect-health");
-    let etl_binary = test_support::lambda::build_binary("cost-etl");
+/// Everything both modes start: moto with the stack from serverless.yml and the platform
+/// secrets, the Kafka Connect peer and the three ad-platform peers seeded with the demo world.
+/// Dropping it stops them.
+struct World {
+    moto: Moto,
+    aws: aws_config::SdkConfig,
+    stack: stack::Stack,
+    connect_url: String,
+    _connect_server: tokio::task::JoinHandle<()>,
+    platforms: peers::AdPlatforms,
+    secrets_prefix: String,
+}
 
+async fn start_world(p: &Progress) -> Result<World, String> {
     p.say("starting moto_server, the Kafka Connect peer (Connect 3.7) and the Meta, Google Ads and TikTok peers");
     let moto = Moto::start();
     let aws = moto.sdk_config();
     let connect = demo::kafka_connect();
-    let (connect_url, _connect_server) = peers::kafka_connect::serve(connect.clone()).await;
+    let (connect_url, connect_server) = peers::kafka_connect::serve(connect.clone()).await;
     let platforms = peers::AdPlatforms::start().await;
     demo::seed_ad_platforms(&platforms);
 
@@ -63,6 +71,40 @@ pub async fn run() -> Result<RunSummary, String> {
             .await
             .map_err(|e| format!("CreateSecret {secrets_prefix}/{platform}: {e}"))?;
     }
+    Ok(World { moto, aws, stack, connect_url, _connect_server: connect_server, platforms, secrets_prefix })
+}
+
+impl World {
+    /// cost-etl's environment as serverless.yml would set it, pointed at the local peers.
+    fn cost_etl_env(&self) -> Vec<(String, String)> {
+        let mut env = self.moto.env();
+        env.extend(
+            [
+                ("OUTPUT_BUCKET", self.stack.output_bucket.clone()),
+                ("IDEMPOTENCY_TABLE", self.stack.idempotency_table.clone()),
+                ("DLQ_URL", self.stack.dlq_url.clone()),
+                ("SECRETS_PREFIX", self.secrets_prefix.clone()),
+                // The demo's retry backoff is capped at 2 s (deployed: 900 s), so the always-failing
+                // job uses up the queue's maxReceiveCount (5) in seconds; on its last delivery the
+                // function dead-letters it with its last error.
+                ("RETRY_MAX_BACKOFF_SECONDS", "2".to_string()),
+                ("MAX_RECEIVE_COUNT", self.stack.max_receive_count.to_string()),
+            ]
+            .map(|(k, v)| (k.to_string(), v)),
+        );
+        env.extend(self.platforms.env().into_iter().map(|(k, v)| (k.to_string(), v)));
+        env
+    }
+}
+
+/// Run the whole pipeline once, printing progress (stderr) and the summaries (stdout).
+pub async fn run() -> Result<RunSummary, String> {
+    let p = Progress(Instant::now());
+    p.say("building connect-health and cost-etl (debug profile)");
+    let health_binary = test_support::lambda::build_binary("connect-health");
+    let etl_binary = test_support::lambda::build_binary("cost-etl");
+    let world = start_world(&p).await?;
+    let World { moto, aws, stack, connect_url, platforms, .. } = &world;
 
     // connect-health
     p.say("connect-health: one scheduled run");
@@ -93,20 +135,7 @@ pub async fn run() -> Result<RunSummary, String> {
     for (_, body) in &jobs {
         sqs.send_message().queue_url(&stack.jobs_queue_url).message_body(body).send().await.map_err(|e| format!("SendMessage: {e}"))?;
     }
-    let mut env = moto.env();
-    env.extend(
-        [
-            ("OUTPUT_BUCKET", stack.output_bucket.clone()),
-            ("IDEMPOTENCY_TABLE", stack.idempotency_table.clone()),
-            ("DLQ_URL", stack.dlq_url.clone()),
-            ("SECRETS_PREFIX", secrets_prefix.clone()),
-            // The demo's retry backoff is capped at 2 s (deployed: 900 s), so the always-failing
-            // job uses up the queue's maxReceiveCount (5) and is redriven to the DLQ in seconds.
-            ("RETRY_MAX_BACKOFF_SECONDS", "2".to_string()),
-        ]
-        .map(|(k, v)| (k.to_string(), v)),
-    );
-    env.extend(platforms.env().into_iter().map(|(k, v)| (k.to_string(), v)));
+    let env = world.cost_etl_env();
     let etl = LambdaFunction::start_built(&etl_binary, &env);
     p.say("cost-etl: draining the jobs queue like Lambda's SQS event source (batches of 10)");
     let stats = event_source::drain(&sqs, &stack.jobs_queue_url, &etl, 10, Duration::from_secs(240), |line| p.say(&format!("cost-etl: {line}"))).await;

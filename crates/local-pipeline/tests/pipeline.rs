@@ -42,10 +42,12 @@ async fn the_local_pipeline_runs_end_to_end_and_every_job_ends_where_it_should()
     codes.sort();
     assert_eq!(
         codes,
-        ["invalid_job.not_json", "invalid_job.reversed_dates", "invalid_job.unknown_platform", "platform.invalid_credentials", "platform.unknown_account", "redrive"]
+        ["invalid_job.not_json", "invalid_job.reversed_dates", "invalid_job.unknown_platform", "platform.invalid_credentials", "platform.unavailable", "platform.unknown_account"]
     );
-    let redriven = &etl.dead_letters.iter().find(|(code, _)| code == "redrive").unwrap().1;
-    assert!(redriven.contains("555-666-7777"), "the always-503 Google Ads job is the one the redrive policy moved: {redriven}");
+    // The always-503 Google Ads job used up its deliveries: the function dead-lettered it on the
+    // last one, with its last error, instead of leaving it to the redrive policy.
+    let exhausted = &etl.dead_letters.iter().find(|(code, _)| code == "platform.unavailable").unwrap().1;
+    assert!(exhausted.contains("555-666-7777"), "the always-503 Google Ads job: {exhausted}");
     // One object per account and day: Meta 7 + 7 + 5, Google Ads 7 + 3, TikTok 61 + 7.
     assert_eq!(etl.objects, 97);
     // Campaigns per account (demo.rs) times days: Meta 5×7 + 3×7 + 4×5, Google Ads 4×7 + 2×3, TikTok 3×61 + 2×7.

@@ -95,8 +95,13 @@ impl KafkaConnect {
 
     /// Require HTTP basic auth with these credentials.
     pub fn with_basic_auth(self, username: &str, password: &str) -> KafkaConnect {
-        self.lock().auth = Some((username.to_string(), password.to_string()));
+        self.set_basic_auth(username, password);
         self
+    }
+
+    /// Require these credentials from now on (a password rotation while the peer runs).
+    pub fn set_basic_auth(&self, username: &str, password: &str) {
+        self.lock().auth = Some((username.to_string(), password.to_string()));
     }
 
     /// Add (or replace) a connector with `tasks` tasks, all in `task_state`.
@@ -462,5 +467,8 @@ mod tests {
         let (status, _, body) = request(&url, "GET", "/", Some("connect:s3cret")).await;
         assert_eq!(status, 200);
         assert_eq!(serde_json::from_str::<Value>(&body).unwrap()["version"], "3.7.0");
+        peer.set_basic_auth("connect", "rotated");
+        assert_eq!(request(&url, "GET", "/", Some("connect:s3cret")).await.0, 401, "the old password no longer works");
+        assert_eq!(request(&url, "GET", "/", Some("connect:rotated")).await.0, 200);
     }
 }

@@ -51,6 +51,9 @@ pub enum Fault {
     TokenExpired,
     /// Answer the first page, then make `paging.next` point somewhere else (a hostile answer).
     ForeignNext { url: String },
+    /// Answer every request with this Graph error (a hostile peer's chosen `message`, e.g. one
+    /// with a newline and a forged log line in it).
+    Error { status: u16, code: i64, message: String },
 }
 
 /// One request the peer received.
@@ -69,6 +72,8 @@ struct Inner {
     accounts: HashMap<String, Account>,
     faults: HashMap<String, Fault>,
     page_delay: Duration,
+    /// Requests received, answered or not (a delayed answer is counted in `calls` only once sent).
+    arrived: usize,
     default_limit: usize,
     base_url: String,
     calls: Vec<Call>,
@@ -86,6 +91,7 @@ impl MetaPeer {
             accounts: HashMap::new(),
             faults: HashMap::new(),
             page_delay: Duration::ZERO,
+            arrived: 0,
             // Graph's default page size for insights.
             default_limit: 25,
             base_url: String::new(),
@@ -111,6 +117,11 @@ impl MetaPeer {
     }
 
     /// Wait this long before answering each request (a slow platform).
+    /// Insights requests received so far, including ones still waiting out the page delay.
+    pub fn requests_arrived(&self) -> usize {
+        self.lock().arrived
+    }
+
     pub fn set_page_delay(&self, delay: Duration) {
         self.lock().page_delay = delay;
     }
@@ -207,7 +218,11 @@ fn decode_cursor(cursor: &str) -> Option<usize> {
 
 async fn insights(AxumState(peer): AxumState<MetaPeer>, Path((version, account)): Path<(String, String)>, Query(query): Query<HashMap<String, String>>, headers: HeaderMap) -> Response {
     let after = query.get("after").cloned();
-    let delay = peer.lock().page_delay;
+    let delay = {
+        let mut state = peer.lock();
+        state.arrived += 1;
+        state.page_delay
+    };
     if !delay.is_zero() {
         tokio::time::sleep(delay).await;
     }
@@ -258,6 +273,11 @@ fn answer(peer: &MetaPeer, version: &str, account: &str, query: &HashMap<String,
         Some(Fault::ServerError { times }) if *times > 0 => {
             *times -= 1;
             return graph_error(StatusCode::INTERNAL_SERVER_ERROR, "Service temporarily unavailable", "OAuthException", 2, None);
+        }
+        Some(Fault::Error { status, code, message }) => {
+            let (status, code, message) = (StatusCode::from_u16(*status).unwrap_or(StatusCode::BAD_REQUEST), *code, message.clone());
+            drop(state);
+            return graph_error(status, &message, "OAuthException", code, None);
         }
         Some(Fault::TokenExpired) => {
             return graph_error(

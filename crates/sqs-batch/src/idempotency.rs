@@ -13,7 +13,10 @@
 //!
 //! Table: partition key `id` (S); `status` (S) `INPROGRESS` | `COMPLETED`; `expiration` (N,
 //! epoch seconds, the table's TTL attribute); `in_progress_expiration` (N, epoch milliseconds);
-//! `data` (S, optional, a small JSON summary of the result).
+//! `data` (S, optional, a small JSON summary of the result); `last_error_code`, `last_error` (S)
+//! and `last_error_at` (N, epoch seconds): the last failure of the work, kept when a failed claim
+//! is given back and through later claims (so a message the queue's redrive policy moves to the
+//! dead-letter queue can still be explained), dropped when the work completes.
 
 use common::error::{AwsError, ErrorClass, Retryable};
 pub use common::key::IdempotencyKey;
@@ -50,6 +53,32 @@ pub struct LedgerRecord {
     /// Epoch milliseconds after which an INPROGRESS claim may be taken over.
     pub in_progress_expiration: Option<i64>,
     pub data: Option<String>,
+    /// The last failure, kept across later claims until the work completes.
+    pub last_failure: Option<LastFailure>,
+}
+
+/// Why the last attempt at a piece of work failed.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct LastFailure {
+    /// A short stable code (e.g. `platform.unavailable`).
+    pub code: String,
+    /// For people; bounded to [`LastFailure::MAX_MESSAGE_CHARS`], control characters escaped.
+    pub message: String,
+    /// Epoch seconds.
+    pub at: i64,
+}
+
+impl LastFailure {
+    pub const MAX_MESSAGE_CHARS: usize = 1000;
+
+    /// A failure that happened now.
+    pub fn now(code: &str, message: &str) -> LastFailure {
+        LastFailure {
+            code: common::text::bounded(code, 100),
+            message: common::text::bounded(message, Self::MAX_MESSAGE_CHARS),
+            at: epoch_secs(SystemTime::now()),
+        }
+    }
 }
 
 /// What a claim attempt finds.
@@ -115,8 +144,9 @@ pub trait Ledger: Send + Sync {
     /// Mark `key` done, with an optional small JSON summary; it stays done for the completed TTL.
     fn complete<'a>(&'a self, key: &'a IdempotencyKey, data: Option<&'a str>) -> BoxFuture<'a, Result<(), LedgerError>>;
 
-    /// Give up a claim after a failure so the next delivery can take it at once.
-    fn release<'a>(&'a self, key: &'a IdempotencyKey) -> BoxFuture<'a, Result<(), LedgerError>>;
+    /// Give up a claim after a failure so the next delivery can take it at once, remembering
+    /// why it failed. Never undoes a completion.
+    fn release<'a>(&'a self, key: &'a IdempotencyKey, failure: &'a LastFailure) -> BoxFuture<'a, Result<(), LedgerError>>;
 }
 
 fn epoch_secs(t: SystemTime) -> i64 {
@@ -185,25 +215,35 @@ impl DynamoLedger {
             Some(Err(_)) => return Err(malformed("in_progress_expiration is not a number of epoch milliseconds")),
         };
         let data = item.get("data").and_then(|v| v.as_s().ok()).cloned();
-        Ok(LedgerRecord { status, expiration, in_progress_expiration, data })
+        let text = |name: &str| item.get(name).and_then(|v| v.as_s().ok()).cloned();
+        let last_failure = match (text("last_error_code"), text("last_error")) {
+            (Some(code), Some(message)) => {
+                let at = number("last_error_at").and_then(Result::ok).unwrap_or(0);
+                Some(LastFailure { code, message, at })
+            }
+            _ => None,
+        };
+        Ok(LedgerRecord { status, expiration, in_progress_expiration, data, last_failure })
     }
 
     async fn claim_inner(&self, key: &IdempotencyKey, hold_until: SystemTime) -> Result<Claim, LedgerError> {
         let now = SystemTime::now();
         // The same rule as `claim_decision`, evaluated by DynamoDB atomically.
+        // An update, not a put: a failure remembered by an earlier release stays with the item.
         let result = self
             .client
-            .put_item()
+            .update_item()
             .table_name(&self.table)
-            .item("id", AttributeValue::S(key.as_str().to_string()))
-            .item("status", AttributeValue::S(STATUS_IN_PROGRESS.into()))
-            .item("expiration", AttributeValue::N((epoch_secs(now) + self.completed_ttl.as_secs() as i64).to_string()))
-            .item("in_progress_expiration", AttributeValue::N(epoch_millis(hold_until).to_string()))
+            .key("id", AttributeValue::S(key.as_str().to_string()))
+            .update_expression("SET #status = :inprogress, #expiry = :expiry, #in_progress_expiry = :hold REMOVE #data")
             .condition_expression("attribute_not_exists(#id) OR #expiry < :now OR (#status = :inprogress AND attribute_exists(#in_progress_expiry) AND #in_progress_expiry < :now_in_millis)")
             .expression_attribute_names("#id", "id")
             .expression_attribute_names("#expiry", "expiration")
             .expression_attribute_names("#status", "status")
             .expression_attribute_names("#in_progress_expiry", "in_progress_expiration")
+            .expression_attribute_names("#data", "data")
+            .expression_attribute_values(":expiry", AttributeValue::N((epoch_secs(now) + self.completed_ttl.as_secs() as i64).to_string()))
+            .expression_attribute_values(":hold", AttributeValue::N(epoch_millis(hold_until).to_string()))
             .expression_attribute_values(":now", AttributeValue::N(epoch_secs(now).to_string()))
             .expression_attribute_values(":now_in_millis", AttributeValue::N(epoch_millis(now).to_string()))
             .expression_attribute_values(":inprogress", AttributeValue::S(STATUS_IN_PROGRESS.into()))
@@ -214,10 +254,10 @@ impl DynamoLedger {
             Ok(_) => Ok(Claim::Claimed),
             Err(err) => {
                 let Some(conflict) = err.as_service_error().and_then(|e| match e {
-                    aws_sdk_dynamodb::operation::put_item::PutItemError::ConditionalCheckFailedException(c) => Some(c),
+                    aws_sdk_dynamodb::operation::update_item::UpdateItemError::ConditionalCheckFailedException(c) => Some(c),
                     _ => None,
                 }) else {
-                    return Err(AwsError::new("dynamodb.PutItem", &err).into());
+                    return Err(AwsError::new("dynamodb.UpdateItem", &err).into());
                 };
                 let existing = match conflict.item() {
                     Some(item) => Some(self.parse(key, item)?),
@@ -250,22 +290,30 @@ impl DynamoLedger {
         Ok(())
     }
 
-    async fn release_inner(&self, key: &IdempotencyKey) -> Result<(), LedgerError> {
+    async fn release_inner(&self, key: &IdempotencyKey, failure: &LastFailure) -> Result<(), LedgerError> {
+        // The claim ends now (an INPROGRESS hold in the past is free to take) and the failure
+        // stays on the item for whoever reads it next.
         let result = self
             .client
-            .delete_item()
+            .update_item()
             .table_name(&self.table)
             .key("id", AttributeValue::S(key.as_str().to_string()))
-            // Never delete a COMPLETED record (another delivery may have finished meanwhile).
+            .update_expression("SET #in_progress_expiry = :released, last_error_code = :code, last_error = :message, last_error_at = :at")
+            // Never touch a COMPLETED record (another delivery may have finished meanwhile).
             .condition_expression("#status = :inprogress")
             .expression_attribute_names("#status", "status")
+            .expression_attribute_names("#in_progress_expiry", "in_progress_expiration")
             .expression_attribute_values(":inprogress", AttributeValue::S(STATUS_IN_PROGRESS.into()))
+            .expression_attribute_values(":released", AttributeValue::N("0".into()))
+            .expression_attribute_values(":code", AttributeValue::S(failure.code.clone()))
+            .expression_attribute_values(":message", AttributeValue::S(failure.message.clone()))
+            .expression_attribute_values(":at", AttributeValue::N(failure.at.to_string()))
             .send()
             .await;
         match result {
             Ok(_) => Ok(()),
             Err(err) if err.as_service_error().is_some_and(|e| e.is_conditional_check_failed_exception()) => Ok(()),
-            Err(err) => Err(AwsError::new("dynamodb.DeleteItem", &err).into()),
+            Err(err) => Err(AwsError::new("dynamodb.UpdateItem", &err).into()),
         }
     }
 }
@@ -279,8 +327,8 @@ impl Ledger for DynamoLedger {
         Box::pin(self.complete_inner(key, data))
     }
 
-    fn release<'a>(&'a self, key: &'a IdempotencyKey) -> BoxFuture<'a, Result<(), LedgerError>> {
-        Box::pin(self.release_inner(key))
+    fn release<'a>(&'a self, key: &'a IdempotencyKey, failure: &'a LastFailure) -> BoxFuture<'a, Result<(), LedgerError>> {
+        Box::pin(self.release_inner(key, failure))
     }
 }
 
@@ -311,6 +359,7 @@ impl Ledger for MemoryLedger {
         let mut records = self.records.lock().expect("ledger lock");
         let decision = claim_decision(records.get(key), now);
         if decision == ClaimDecision::Take {
+            let last_failure = records.get(key).and_then(|r| r.last_failure.clone());
             records.insert(
                 key.clone(),
                 LedgerRecord {
@@ -318,6 +367,7 @@ impl Ledger for MemoryLedger {
                     expiration: epoch_secs(now) + self.completed_ttl.as_secs() as i64,
                     in_progress_expiration: Some(epoch_millis(hold_until)),
                     data: None,
+                    last_failure,
                 },
             );
         }
@@ -330,15 +380,17 @@ impl Ledger for MemoryLedger {
             expiration: epoch_secs(SystemTime::now()) + self.completed_ttl.as_secs() as i64,
             in_progress_expiration: None,
             data: data.map(str::to_string),
+            last_failure: None,
         };
         self.records.lock().expect("ledger lock").insert(key.clone(), record);
         Box::pin(std::future::ready(Ok(())))
     }
 
-    fn release<'a>(&'a self, key: &'a IdempotencyKey) -> BoxFuture<'a, Result<(), LedgerError>> {
+    fn release<'a>(&'a self, key: &'a IdempotencyKey, failure: &'a LastFailure) -> BoxFuture<'a, Result<(), LedgerError>> {
         let mut records = self.records.lock().expect("ledger lock");
-        if records.get(key).is_some_and(|r| r.status == Status::InProgress) {
-            records.remove(key);
+        if let Some(record) = records.get_mut(key).filter(|r| r.status == Status::InProgress) {
+            record.in_progress_expiration = Some(0);
+            record.last_failure = Some(failure.clone());
         }
         Box::pin(std::future::ready(Ok(())))
     }
@@ -355,7 +407,7 @@ mod tests {
     }
 
     fn record(status: Status, expiration: u64, in_progress_ms: Option<u64>) -> LedgerRecord {
-        LedgerRecord { status, expiration: expiration as i64, in_progress_expiration: in_progress_ms.map(|m| m as i64), data: None }
+        LedgerRecord { status, expiration: expiration as i64, in_progress_expiration: in_progress_ms.map(|m| m as i64), data: None, last_failure: None }
     }
 
     #[test]
@@ -401,11 +453,15 @@ mod tests {
         let hold = SystemTime::now() + Duration::from_secs(60);
         assert_eq!(ledger.claim(&key, hold).await.unwrap(), Claim::Claimed);
         assert!(matches!(ledger.claim(&key, hold).await.unwrap(), Claim::HeldElsewhere { .. }));
-        ledger.release(&key).await.unwrap();
+        let failure = LastFailure::now("platform.unavailable", "meta/act_1: HTTP 503");
+        ledger.release(&key, &failure).await.unwrap();
+        assert_eq!(ledger.get(&key).unwrap().last_failure.as_ref(), Some(&failure));
         assert_eq!(ledger.claim(&key, hold).await.unwrap(), Claim::Claimed, "released claims are free at once");
+        assert_eq!(ledger.get(&key).unwrap().last_failure.as_ref(), Some(&failure), "the last failure outlives the next claim");
         ledger.complete(&key, Some("{}")).await.unwrap();
+        assert_eq!(ledger.get(&key).unwrap().last_failure, None, "completion clears it");
         assert_eq!(ledger.claim(&key, hold).await.unwrap(), Claim::AlreadyCompleted { data: Some("{}".into()) });
-        ledger.release(&key).await.unwrap();
+        ledger.release(&key, &failure).await.unwrap();
         assert_eq!(ledger.get(&key).unwrap().status, Status::Completed, "release never undoes a completion");
     }
 

@@ -51,7 +51,8 @@ fn main() {
         let datums = connect_health::metrics::datums(&report);
         let t = Instant::now();
         let batches = connect_health::metrics::batches(&datums, report.run_at);
-        connect_health::metrics::publish(&aws_sdk_cloudwatch::Client::new(&moto.sdk_config()), "Bench", batches).await.unwrap();
+        let published = connect_health::metrics::publish(&aws_sdk_cloudwatch::Client::new(&moto.sdk_config()), "Bench", batches).await;
+        assert_eq!(published.failed, 0, "{:?}", published.first_error);
         let publish_time = t.elapsed();
         let cluster = &report.clusters[0];
 
@@ -85,7 +86,7 @@ fn main() {
         println!("PutMetricData to moto (measured again alone, after the run's): {:.0} ms", publish_time.as_secs_f64() * 1000.0);
         println!("planning time (median of 5): {:.1} ms", plan_times[2].as_secs_f64() * 1000.0);
         println!("HTTP calls to Connect: {}", cluster.http_calls);
-        println!("metric datums: {}, PutMetricData calls: {}", report.metrics.datums, report.metrics.put_calls);
+        println!("metric datums: {}, PutMetricData calls: {} ({} failed)", report.metrics.datums, report.metrics.put_calls, report.metrics.failed_batches);
         println!("RSS before the run: {} MiB; peak RSS of the process after it: {} MiB", rss_before / 1024, rss_after / 1024);
         let json = serde_json::to_vec(&report).unwrap();
         println!("report size: {} KiB", json.len() / 1024);

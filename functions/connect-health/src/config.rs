@@ -57,11 +57,19 @@ impl Config {
     }
 
     pub fn from_env(env: &Env) -> Result<Config, ConfigError> {
-        let clusters = match (env.json_opt::<Vec<ClusterConfig>>("CONNECT_CLUSTERS")?, env.optional("CONNECT_URL")) {
+        // An empty list counts as not set: serverless.yml always sets CONNECT_CLUSTERS (`[]` by
+        // default), and `serverless invoke local --env CONNECT_URL=...` must still work.
+        let listed = env.json_opt::<Vec<ClusterConfig>>("CONNECT_CLUSTERS")?.filter(|clusters| !clusters.is_empty());
+        let clusters = match (listed, env.optional("CONNECT_URL")) {
             (Some(_), Some(_)) => return Err(ConfigError::new("CONNECT_URL", "is set together with CONNECT_CLUSTERS; set only one")),
             (Some(clusters), None) => clusters,
             (None, Some(_)) => vec![ClusterConfig { name: "default".into(), url: env.url_or("CONNECT_URL", "")?, auth_secret_id: None }],
-            (None, None) => return Err(ConfigError::new("CONNECT_CLUSTERS", "is not set (nor CONNECT_URL); give at least one Kafka Connect cluster")),
+            (None, None) => {
+                return Err(ConfigError::new(
+                    "CONNECT_CLUSTERS",
+                    "is not set or an empty list, and neither is CONNECT_URL; set CONNECT_CLUSTERS or CONNECT_URL to give at least one Kafka Connect cluster",
+                ))
+            }
         };
         let clusters = validate_clusters(clusters).map_err(|problem| ConfigError::new("CONNECT_CLUSTERS", problem))?;
         let policy = match env.optional("RESTART_POLICY") {
@@ -146,10 +154,25 @@ mod tests {
     }
 
     #[test]
+    fn an_empty_cluster_list_counts_as_not_set() {
+        // serverless.yml sets CONNECT_CLUSTERS='[]'; `invoke local --env CONNECT_URL=...` adds the URL.
+        for empty in ["[]", " [ ] "] {
+            let c = Config::from_env(&Env::from_pairs([("CONNECT_CLUSTERS", empty), ("CONNECT_URL", "http://127.0.0.1:8083/")])).unwrap();
+            assert_eq!(c.clusters, [ClusterConfig { name: "default".into(), url: "http://127.0.0.1:8083".into(), auth_secret_id: None }]);
+        }
+        let e = Config::from_env(&Env::from_pairs([("CONNECT_CLUSTERS", "[]")])).unwrap_err();
+        assert_eq!(e.var, "CONNECT_CLUSTERS");
+        assert!(e.to_string().contains("set CONNECT_CLUSTERS or CONNECT_URL"), "{e}");
+        assert!(e.to_string().starts_with("configuration error: environment variable CONNECT_CLUSTERS"), "{e}");
+        let e = Config::from_env(&Env::from_pairs(Vec::<(&str, &str)>::new())).unwrap_err().to_string();
+        assert!(e.contains("set CONNECT_CLUSTERS or CONNECT_URL"), "{e}");
+    }
+
+    #[test]
     fn errors_name_the_variable_and_never_echo_values() {
         let err = |pairs: &[(&str, &str)]| Config::from_env(&Env::from_pairs(pairs.iter().copied())).unwrap_err().to_string();
         assert!(err(&[]).contains("CONNECT_CLUSTERS is not set"));
-        assert!(err(&[("CONNECT_URL", "http://a"), ("CONNECT_CLUSTERS", "[]")]).contains("set only one"));
+        assert!(err(&[("CONNECT_URL", "http://a"), ("CONNECT_CLUSTERS", r#"[{"name":"a","url":"http://x"}]"#)]).contains("set only one"));
         assert!(err(&[("CONNECT_CLUSTERS", "[]")]).contains("empty list"));
         assert!(err(&[("CONNECT_CLUSTERS", r#"[{"name":"a/b","url":"http://x"}]"#)]).contains("entry 1: name must be"));
         assert!(err(&[("CONNECT_CLUSTERS", r#"[{"name":"a","url":"http://x"},{"name":"a","url":"http://y"}]"#)]).contains("used twice"));

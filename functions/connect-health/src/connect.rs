@@ -6,7 +6,7 @@ use crate::plan::RestartCall;
 use crate::status::ConnectorStatus;
 use common::error::{ErrorClass, Retryable};
 use common::http::{BodyError, CappedBody};
-use common::text::{error_chain, truncate_bytes};
+use common::text::{bounded, error_chain};
 use futures::{StreamExt, TryStreamExt};
 use reqwest::{Method, StatusCode, Url};
 use serde::de::DeserializeOwned;
@@ -223,7 +223,7 @@ impl ConnectClient {
         }
         self.calls.fetch_add(1, Ordering::Relaxed);
         let exchange = async {
-            let response = request.send().await.map_err(|e| ConnectError::Unreachable { what: what.into(), reason: error_chain(&e) })?;
+            let response = request.send().await.map_err(|e| ConnectError::Unreachable { what: what.into(), reason: bounded(&error_chain(&e), 500) })?;
             let status = response.status();
             let body = CappedBody::new(response, self.max_body).map_err(|e| body_error(what, e))?.read_all().await.map_err(|e| body_error(what, e))?;
             Ok::<_, ConnectError>((status, body))
@@ -245,21 +245,23 @@ impl ConnectClient {
 fn body_error(what: &str, err: BodyError) -> ConnectError {
     match err {
         BodyError::TooLarge { limit } => ConnectError::TooLarge { what: what.into(), limit },
-        BodyError::Transport(e) => ConnectError::Unreachable { what: what.into(), reason: error_chain(&e) },
+        BodyError::Transport(e) => ConnectError::Unreachable { what: what.into(), reason: bounded(&error_chain(&e), 500) },
     }
 }
 
+/// serde's reason can quote the body (`invalid type: string "..."`), so it is bounded too.
 fn decode<T: DeserializeOwned>(what: &str, body: &[u8]) -> Result<T, ConnectError> {
-    serde_json::from_slice(body).map_err(|e| ConnectError::Decode { what: what.into(), reason: e.to_string() })
+    serde_json::from_slice(body).map_err(|e| ConnectError::Decode { what: what.into(), reason: bounded(&e.to_string(), 300) })
 }
 
-/// Connect's `message`, or the start of a plain-text body (e.g. a proxy's error page).
+/// Connect's `message`, or the start of a plain-text body (e.g. a proxy's error page): the
+/// worker's text, so cut and with control characters escaped before it reaches an error or a log.
 fn error_message(body: &[u8]) -> String {
     if let Ok(ErrorBody { message: Some(m) }) = serde_json::from_slice::<ErrorBody>(body) {
-        return truncate_bytes(&m, 500).to_string();
+        return bounded(&m, 500);
     }
     let text = String::from_utf8_lossy(body);
-    truncate_bytes(text.trim(), 200).to_string()
+    bounded(text.trim(), 200)
 }
 
 #[cfg(test)]
@@ -270,6 +272,16 @@ mod tests {
     fn error_messages_prefer_connects_json() {
         assert_eq!(error_message(br#"{"error_code":409,"message":"Cannot complete request because of a conflicting operation (e.g. worker rebalance)"}"#), "Cannot complete request because of a conflicting operation (e.g. worker rebalance)");
         assert_eq!(error_message(b"User cannot access the resource.\n"), "User cannot access the resource.");
+    }
+
+    #[test]
+    fn error_messages_are_cut_and_cannot_forge_a_log_line() {
+        let forged = error_message(br#"{"error_code":500,"message":"boom\n{\"level\":\"INFO\"}\u001b[2J"}"#);
+        assert_eq!(forged, "boom\\n{\"level\":\"INFO\"}\\u{1b}[2J");
+        assert!(!forged.chars().any(char::is_control), "{forged}");
+        assert_eq!(error_message(format!("{}\r\n", "x".repeat(300)).as_bytes()), format!("{}...", "x".repeat(200)));
+        assert_eq!(error_message(format!(r#"{{"message":"{}"}}"#, "y".repeat(600)).as_bytes()), format!("{}...", "y".repeat(500)));
+        assert_eq!(error_message(b"line one\rline two"), "line one\\rline two");
     }
 
     #[test]

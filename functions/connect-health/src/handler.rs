@@ -8,14 +8,15 @@ use crate::config::{ClusterConfig, Config};
 use crate::connect::{BasicAuth, ConnectClient, ConnectError, Deadline, Expanded};
 use crate::metrics;
 use crate::plan::{restart_calls, restart_plan, ConnectorPlan, PlanSettings, Target};
-use crate::report::{ActionReport, ClusterReport, ConnectorReport, MetricsReport, Report};
+use crate::report::{ActionReport, ClusterReport, ConnectorReport, LoggedAction, MetricsReport, Report};
 use crate::state::RestartState;
 use crate::status::{ConnectorStatus, KafkaVersion};
 use chrono::{DateTime, Utc};
+use common::text::bounded;
 use futures::StreamExt;
 use std::collections::HashMap;
 use std::time::Duration;
-use tokio::sync::OnceCell;
+use tokio::sync::Mutex;
 
 /// Kept here too, so `connect_health::handler::Clients` still names it.
 pub use crate::clients::Clients;
@@ -32,9 +33,10 @@ pub struct App {
     clients: Clients,
     http: reqwest::Client,
     state: RestartState,
-    /// Basic-auth credentials per cluster, read once per cold start (a failed read is retried
-    /// on the next run).
-    auth: Vec<OnceCell<Option<BasicAuth>>>,
+    /// Basic-auth credentials per cluster (by index; `None` until read), kept for the
+    /// container's life, read again when the cluster rejects them (a rotated password). A failed
+    /// read caches nothing, so the next run tries again.
+    auth: Vec<Mutex<Option<BasicAuth>>>,
 }
 
 impl App {
@@ -50,7 +52,7 @@ impl App {
             Some(table) => RestartState::DynamoDb { client: clients.dynamodb.clone(), table: table.clone() },
             None => RestartState::Disabled,
         };
-        let auth = config.clusters.iter().map(|_| OnceCell::new()).collect();
+        let auth = config.clusters.iter().map(|_| Mutex::new(None)).collect();
         Ok(App { config, clients, http, state, auth })
     }
 
@@ -65,13 +67,23 @@ impl App {
     }
 
     /// Handle one scheduled (EventBridge) or manual invocation; the event body is not used.
+    /// Answers the report, or fails when a metrics batch could not be published (after sending
+    /// all of them), so that Lambda's `Errors` metric and the function's error alarm fire.
     pub async fn handle(&self, event: lambda_runtime::LambdaEvent<serde_json::Value>) -> Result<serde_json::Value, lambda_runtime::Error> {
         let source = event.payload.get("detail-type").and_then(serde_json::Value::as_str).unwrap_or("manual invocation");
         // Work stops `reserve` before the deadline so that metrics and the answer still go out.
         let deadline = Deadline::from_context(&event.context, FALLBACK_BUDGET).less(self.config.reserve);
         tracing::info!(source, budget_ms = deadline.remaining().as_millis() as u64, "connect-health run");
         let report = self.run(deadline).await;
-        Ok(serde_json::to_value(report)?)
+        let answer = serde_json::to_value(&report)?;
+        if let Some(failure) = metrics::failure(&report.metrics) {
+            // A failed invocation answers only its error: the report goes to the log first, on
+            // one line, so what the run saw and did is not lost.
+            tracing::info!(report = %answer, "connect-health report");
+            tracing::error!(error = %failure, "invocation failed");
+            return Err(failure.into());
+        }
+        Ok(answer)
     }
 
     /// One run against every cluster; never fails as a whole, each failure is in the report.
@@ -101,12 +113,16 @@ impl App {
         let count = datums.len();
         let batches = metrics::batches(&datums, report.run_at);
         let namespace = self.config.metrics_namespace.clone();
-        match metrics::publish(&self.clients.cloudwatch, &namespace, batches).await {
-            Ok(put_calls) => MetricsReport { namespace, datums: count, put_calls, error: None },
-            Err((put_calls, e)) => {
-                tracing::error!(error = %e, "publishing metrics failed");
-                MetricsReport { namespace, datums: count, put_calls, error: Some(e.to_string()) }
-            }
+        let published = metrics::publish(&self.clients.cloudwatch, &namespace, batches).await;
+        if let Some(e) = &published.first_error {
+            tracing::error!(failed = published.failed, of = published.calls, first_error = %e, "publishing metrics failed");
+        }
+        MetricsReport {
+            namespace,
+            datums: count,
+            put_calls: published.calls,
+            failed_batches: published.failed,
+            error: published.first_error.map(|e| bounded(&e.to_string(), 1000)),
         }
     }
 
@@ -118,23 +134,9 @@ impl App {
         now: DateTime<Utc>,
         deadline: Deadline,
     ) -> ClusterReport {
-        let auth = match self.auth_for(index, cluster).await {
-            Ok(auth) => auth,
-            Err(e) => {
-                tracing::error!(cluster = cluster.name, error = %e, "cluster skipped");
-                return ClusterReport::unreachable(&cluster.name, e, 0);
-            }
-        };
-        let client = match ConnectClient::new(self.http.clone(), &cluster.url, auth, self.config.http_timeout, self.config.max_body_bytes) {
-            Ok(c) => c,
-            Err(e) => return ClusterReport::unreachable(&cluster.name, e.to_string(), 0),
-        };
-        let (raw_version, statuses) = match read_statuses(&client, deadline).await {
-            Ok(found) => found,
-            Err(e) => {
-                tracing::error!(cluster = cluster.name, error = %e, "cluster unreachable");
-                return ClusterReport::unreachable(&cluster.name, e.to_string(), client.calls());
-            }
+        let ClusterRead { client, raw_version, statuses, earlier_calls } = match self.read_cluster(index, cluster, deadline).await {
+            Ok(read) => read,
+            Err(unreachable) => return unreachable,
         };
         let version = KafkaVersion::parse(&raw_version);
         let empty = HashMap::new();
@@ -150,17 +152,70 @@ impl App {
             deadline,
         };
         let connectors: Vec<ConnectorReport> = futures::stream::iter(plans).map(|plan| run.execute(plan)).buffered(RESTART_CONCURRENCY).collect().await;
-        ClusterReport::from_connectors(&cluster.name, raw_version, connectors, client.calls())
+        ClusterReport::from_connectors(&cluster.name, raw_version, connectors, earlier_calls + client.calls())
     }
 
-    async fn auth_for(&self, index: usize, cluster: &ClusterConfig) -> Result<Option<BasicAuth>, String> {
-        let Some(secret_id) = &cluster.auth_secret_id else { return Ok(None) };
-        self.auth[index]
-            .get_or_try_init(|| async { common::secrets::read_json::<BasicAuth>(&self.clients.secrets, secret_id).await.map(Some) })
-            .await
-            .cloned()
-            .map_err(|e| format!("basic-auth {e}"))
+    /// Credentials, client and every status of one cluster. When the cluster answers 401/403 to
+    /// credentials from the cache, the secret is read again and the cluster tried once more (a
+    /// rotated password needs no cold start). `Err` is the cluster's report entry saying why it
+    /// could not be read.
+    async fn read_cluster(&self, index: usize, cluster: &ClusterConfig, deadline: Deadline) -> Result<ClusterRead, ClusterReport> {
+        let unreachable = |error: String, calls: u32| {
+            // Connector names from the worker can be part of the error (`GET /connectors/{name}/status`).
+            let error = bounded(&error, 1000);
+            tracing::error!(cluster = cluster.name, error = %error, "cluster unreachable");
+            ClusterReport::unreachable(&cluster.name, error, calls)
+        };
+        let mut earlier_calls = 0;
+        let mut reread = false;
+        loop {
+            let (auth, read_now) = self.auth_for(index, cluster, reread).await.map_err(|e| unreachable(e, earlier_calls))?;
+            let client = ConnectClient::new(self.http.clone(), &cluster.url, auth, self.config.http_timeout, self.config.max_body_bytes)
+                .map_err(|e| unreachable(e.to_string(), earlier_calls))?;
+            let error = match read_statuses(&client, deadline).await {
+                Ok((raw_version, statuses)) => return Ok(ClusterRead { client, raw_version, statuses, earlier_calls }),
+                Err(e) => e,
+            };
+            let calls = earlier_calls + client.calls();
+            match (&error, &cluster.auth_secret_id) {
+                (ConnectError::Unauthorized { .. }, Some(_)) if !read_now => {
+                    tracing::warn!(cluster = cluster.name, error = %error, "cached credentials rejected; reading the secret again");
+                    earlier_calls = calls;
+                    reread = true;
+                }
+                (ConnectError::Unauthorized { what, status }, Some(secret_id)) => {
+                    return Err(unreachable(format!("credentials rejected; check secret {secret_id} ({what} answered HTTP {status} to the credentials just read from it)"), calls));
+                }
+                _ => return Err(unreachable(error.to_string(), calls)),
+            }
+        }
     }
+
+    /// The cluster's basic-auth credentials (`None` without `auth_secret_id`), and whether they
+    /// were read from the secret just now: from the cache, unless there are none yet or `reread`
+    /// asks to drop them. Secret values never reach an error or a log.
+    async fn auth_for(&self, index: usize, cluster: &ClusterConfig, reread: bool) -> Result<(Option<BasicAuth>, bool), String> {
+        let Some(secret_id) = &cluster.auth_secret_id else { return Ok((None, false)) };
+        let mut cached = self.auth[index].lock().await;
+        if reread {
+            *cached = None;
+        }
+        if let Some(auth) = cached.as_ref() {
+            return Ok((Some(auth.clone()), false));
+        }
+        let auth = common::secrets::read_json::<BasicAuth>(&self.clients.secrets, secret_id).await.map_err(|e| format!("basic-auth {e}"))?;
+        *cached = Some(auth.clone());
+        Ok((Some(auth), true))
+    }
+}
+
+/// One cluster, read: the client (for the restarts), the worker's version and every status, and
+/// the HTTP calls of an earlier attempt whose credentials were rejected.
+struct ClusterRead {
+    client: ConnectClient,
+    raw_version: String,
+    statuses: Vec<ConnectorStatus>,
+    earlier_calls: u32,
 }
 
 /// `GET /`, then every status in as few calls as the worker's version allows.
@@ -210,14 +265,15 @@ impl ClusterRun<'_> {
             }
         }
         for a in &actions {
+            let line = LoggedAction::new(&plan.name, a);
             tracing::info!(
                 cluster = self.cluster,
-                connector = plan.name,
-                task = %serde_json::to_string(&a.task).unwrap_or_default(),
-                action = ?a.action,
-                rule = a.rule,
-                root_cause = a.root_cause.as_deref().unwrap_or(""),
-                detail = a.detail.as_deref().unwrap_or(""),
+                connector = %line.connector,
+                task = %line.task,
+                action = %line.action,
+                rule = %line.rule,
+                root_cause = %line.root_cause,
+                detail = %line.detail,
                 "task action"
             );
         }

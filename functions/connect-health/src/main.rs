@@ -5,7 +5,16 @@ use lambda_runtime::{service_fn, Error, LambdaEvent};
 #[tokio::main]
 async fn main() -> Result<(), Error> {
     common::telemetry::init();
-    let app = connect_health::App::from_env().await?;
+    let app = match connect_health::App::from_env().await {
+        Ok(app) => app,
+        Err(e) => {
+            // The error's sentence, not Rust's Debug form of it, in the log and on stderr.
+            tracing::error!(error = %e, "cold start failed");
+            eprintln!("connect-health: {}", common::text::bounded(&e.to_string(), 2000));
+            std::process::exit(1);
+        }
+    };
     let app = &app;
-    lambda_runtime::run(service_fn(move |event: LambdaEvent<serde_json::Value>| async move { app.handle(event).await })).await
+    // Boxed: the run's future is deep enough to pass the compiler's layout depth limit inside the runtime's.
+    lambda_runtime::run(service_fn(move |event: LambdaEvent<serde_json::Value>| Box::pin(app.handle(event)))).await
 }

@@ -1,14 +1,16 @@
-//! CloudWatch metrics: the datums of one run (derived from the report, one timestamp) and
-//! their publication in as few `PutMetricData` calls as the API allows.
+//! CloudWatch metrics: the datums of one run (derived from the report, one timestamp), their
+//! publication (every batch sent, failures collected) and the invocation's error when a batch
+//! failed. How datums become bounded `PutMetricData` batches is in `metrics/batching.rs`.
 
-use crate::report::{ActionTaken, ClusterReport, Report};
+mod batching;
+
+pub use batching::{batches, dimension_value, encoded_size_estimate, split_ranges, MAX_BATCH_BYTES, MAX_DATUMS_PER_CALL, MAX_DIMENSION_CHARS};
+
+use crate::report::{ActionTaken, ClusterReport, MetricsReport, Report};
 use crate::status::State;
-use aws_sdk_cloudwatch::types::{Dimension, MetricDatum, StandardUnit};
-use aws_smithy_types::DateTime as SmithyDateTime;
-use chrono::{DateTime, Utc};
-
-/// `PutMetricData` accepts at most this many datums per call.
-pub const MAX_DATUMS_PER_CALL: usize = 1000;
+use aws_sdk_cloudwatch::types::MetricDatum;
+use common::error::AwsError;
+use std::future::Future;
 
 /// One metric value, before it becomes an SDK `MetricDatum`.
 #[derive(Debug, Clone, PartialEq)]
@@ -36,10 +38,16 @@ fn cluster_datums(cluster: &ClusterReport, out: &mut Vec<Datum>) {
     if !cluster.reachable {
         return;
     }
+    // The cluster's totals are sums over its connectors (`ClusterReport::from_connectors`).
     out.push(per_cluster("Connectors", cluster.connectors_total));
     out.push(per_cluster("FailedConnectors", cluster.failed_connectors));
     out.push(per_cluster("RunningTasks", cluster.tasks.running));
     out.push(per_cluster("FailedTasks", cluster.tasks.failed));
+    out.push(per_cluster("PausedTasks", cluster.tasks.paused));
+    out.push(per_cluster("UnassignedTasks", cluster.tasks.unassigned));
+    out.push(per_cluster("TasksRestarted", cluster.actions.restarted));
+    // Failures that need a human: a policy skip or the restart cap (backing off is not counted).
+    out.push(per_cluster("RestartsSkipped", cluster.actions.skipped));
     for connector in &cluster.connectors {
         let datum = |name, value: u32| Datum { name, cluster: cluster.name.clone(), connector: Some(connector.name.clone()), value: f64::from(value) };
         out.push(datum("RunningTasks", connector.tasks.running));
@@ -52,108 +60,143 @@ fn cluster_datums(cluster: &ClusterReport, out: &mut Vec<Datum>) {
     }
 }
 
-/// The SDK datums, split into `PutMetricData`-sized batches.
-pub fn batches(datums: &[Datum], timestamp: DateTime<Utc>) -> Vec<Vec<MetricDatum>> {
-    let timestamp = SmithyDateTime::from_millis(timestamp.timestamp_millis());
-    datums.chunks(MAX_DATUMS_PER_CALL).map(|chunk| chunk.iter().map(|d| to_sdk(d, timestamp)).collect()).collect()
+/// What sending a run's batches came to.
+#[derive(Debug, Default)]
+pub struct Published {
+    /// `PutMetricData` calls made: one per batch.
+    pub calls: usize,
+    /// Calls that failed.
+    pub failed: usize,
+    /// The first failure.
+    pub first_error: Option<AwsError>,
 }
 
-fn to_sdk(datum: &Datum, timestamp: SmithyDateTime) -> MetricDatum {
-    let mut builder = MetricDatum::builder()
-        .metric_name(datum.name)
-        .unit(StandardUnit::Count)
-        .value(datum.value)
-        .timestamp(timestamp)
-        .dimensions(Dimension::builder().name("Cluster").value(dimension_value(&datum.cluster)).build());
-    if let Some(connector) = &datum.connector {
-        builder = builder.dimensions(Dimension::builder().name("Connector").value(dimension_value(connector)).build());
-    }
-    builder.build()
-}
-
-/// CloudWatch dimension values are 1 to 1024 characters; connector names can be longer.
-fn dimension_value(value: &str) -> String {
-    let cut = common::text::truncate_bytes(value, 1024);
-    if cut.is_empty() {
-        "-".to_string()
-    } else {
-        cut.to_string()
-    }
-}
-
-/// Send every batch; returns the number of calls made, or the first error with that count.
-pub async fn publish(client: &aws_sdk_cloudwatch::Client, namespace: &str, batches: Vec<Vec<MetricDatum>>) -> Result<usize, (usize, common::error::AwsError)> {
-    let mut calls = 0;
-    for batch in batches {
-        calls += 1;
+/// Send every batch, each on its own: a failed batch does not stop the ones after it.
+pub async fn publish(client: &aws_sdk_cloudwatch::Client, namespace: &str, batches: Vec<Vec<MetricDatum>>) -> Published {
+    publish_each(batches, move |batch| async move {
         client
             .put_metric_data()
             .namespace(namespace)
             .set_metric_data(Some(batch))
             .send()
             .await
-            .map_err(|e| (calls, common::error::AwsError::new("cloudwatch.PutMetricData", &e)))?;
+            .map(|_| ())
+            .map_err(|e| AwsError::new("cloudwatch.PutMetricData", &e))
+    })
+    .await
+}
+
+/// [`publish`]'s loop, with the call passed in: every batch is handed to `put` in order, and the
+/// failures are counted, the first one kept.
+pub async fn publish_each<F, Fut>(batches: Vec<Vec<MetricDatum>>, mut put: F) -> Published
+where
+    F: FnMut(Vec<MetricDatum>) -> Fut,
+    Fut: Future<Output = Result<(), AwsError>>,
+{
+    let total = batches.len();
+    let mut published = Published::default();
+    for (i, batch) in batches.into_iter().enumerate() {
+        published.calls += 1;
+        if let Err(e) = put(batch).await {
+            tracing::warn!(batch = i + 1, of = total, error = %e, "PutMetricData batch failed; sending the others");
+            published.failed += 1;
+            if published.first_error.is_none() {
+                published.first_error = Some(e);
+            }
+        }
     }
-    Ok(calls)
+    published
+}
+
+/// The invocation's error when some metrics did not reach CloudWatch: the run's work is done and
+/// reported, but a failed invocation is what makes Lambda's `Errors` metric and the function's
+/// error alarm fire.
+#[derive(Debug, thiserror::Error)]
+#[error(
+    "metrics not fully published: {failed} of {calls} PutMetricData batches to namespace {namespace} failed (the run's report is in the log); \
+     first error: {first_error}; check the function's cloudwatch:PutMetricData permission for this namespace and that CloudWatch is reachable"
+)]
+pub struct MetricsNotPublished {
+    pub namespace: String,
+    pub failed: usize,
+    pub calls: usize,
+    pub first_error: String,
+}
+
+/// `Some` when a batch of the run failed (pure: from the report's metrics section).
+pub fn failure(metrics: &MetricsReport) -> Option<MetricsNotPublished> {
+    (metrics.failed_batches > 0).then(|| MetricsNotPublished {
+        namespace: metrics.namespace.clone(),
+        failed: metrics.failed_batches,
+        calls: metrics.put_calls,
+        first_error: metrics.error.clone().unwrap_or_else(|| "(not recorded)".to_string()),
+    })
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
     use crate::plan::{TaskCounts, Target};
-    use crate::report::{ActionCounts, ActionReport, ConnectorReport, MetricsReport};
-    use chrono::TimeZone;
+    use crate::report::{ActionReport, ConnectorReport};
+    use chrono::{TimeZone, Utc};
 
-    fn action(task: Target, action: ActionTaken) -> ActionReport {
-        ActionReport { task, action, rule: "r".into(), root_cause: None, detail: None }
+    fn actions(list: &[(Target, ActionTaken)]) -> Vec<ActionReport> {
+        list.iter().map(|&(task, action)| ActionReport { task, action, rule: "r".into(), root_cause: None, detail: None }).collect()
     }
 
+    /// Every cluster total the new metrics read differs from the others, so a metric fed from
+    /// the wrong field fails.
     fn report() -> Report {
+        use ActionTaken::*;
+        use Target::{Connector, Task};
         let connectors = vec![
             ConnectorReport {
                 name: "es-sink".into(),
                 kind: Some("sink".into()),
                 state: State::Running,
                 tasks: TaskCounts { running: 2, failed: 2, paused: 0, unassigned: 1, restarting: 0, other: 0 },
-                actions: vec![action(Target::Task(1), ActionTaken::Restarted), action(Target::Task(2), ActionTaken::Skipped)],
+                actions: actions(&[(Task(1), Restarted), (Task(2), Skipped)]),
             },
-            ConnectorReport { name: "jdbc".into(), kind: None, state: State::Failed, tasks: TaskCounts::default(), actions: vec![action(Target::Connector, ActionTaken::BackingOff)] },
+            ConnectorReport { name: "jdbc".into(), kind: None, state: State::Failed, tasks: TaskCounts::default(), actions: actions(&[(Connector, BackingOff)]) },
+            ConnectorReport {
+                name: "s3-sink".into(),
+                kind: Some("sink".into()),
+                state: State::Running,
+                tasks: TaskCounts { running: 2, failed: 8, paused: 5, unassigned: 2, restarting: 0, other: 0 },
+                actions: actions(&[
+                    (Task(0), Restarted),
+                    (Task(1), Restarted),
+                    (Task(2), Restarted),
+                    (Task(3), Restarted),
+                    (Task(4), Restarted),
+                    (Task(5), Skipped),
+                    (Task(6), Deferred),
+                    (Task(7), BackingOff),
+                ]),
+            },
         ];
         Report {
             run_at: Utc.with_ymd_and_hms(2026, 11, 20, 0, 5, 0).unwrap(),
             dry_run: false,
-            clusters: vec![
-                ClusterReport {
-                    name: "main".into(),
-                    reachable: true,
-                    version: Some("3.7.0".into()),
-                    error: None,
-                    connectors_total: 2,
-                    failed_connectors: 1,
-                    tasks: TaskCounts { running: 2, failed: 2, paused: 0, unassigned: 1, restarting: 0, other: 0 },
-                    actions: ActionCounts::default(),
-                    http_calls: 3,
-                    elapsed_ms: 12,
-                    connectors,
-                },
-                ClusterReport::unreachable("backup", "connection refused".into(), 1),
-            ],
+            clusters: vec![ClusterReport::from_connectors("main", "3.7.0".into(), connectors, 3), ClusterReport::unreachable("backup", "connection refused".into(), 1)],
             metrics: MetricsReport::default(),
         }
+    }
+
+    fn find(d: &[Datum], name: &str, cluster: &str, connector: Option<&str>) -> Option<f64> {
+        d.iter().find(|x| x.name == name && x.cluster == cluster && x.connector.as_deref() == connector).map(|x| x.value)
     }
 
     #[test]
     fn datums_follow_the_design_names_and_dimensions() {
         let d = datums(&report());
-        let find = |name: &str, cluster: &str, connector: Option<&str>| {
-            d.iter().find(|x| x.name == name && x.cluster == cluster && x.connector.as_deref() == connector).map(|x| x.value)
-        };
-        assert_eq!(d.len(), 5 + 2 * 7 + 1);
+        let find = |name: &str, cluster: &str, connector: Option<&str>| find(&d, name, cluster, connector);
+        assert_eq!(d.len(), 9 + 3 * 7 + 1);
         assert_eq!(find("ClusterReachable", "main", None), Some(1.0));
-        assert_eq!(find("Connectors", "main", None), Some(2.0));
+        assert_eq!(find("Connectors", "main", None), Some(3.0));
         assert_eq!(find("FailedConnectors", "main", None), Some(1.0));
-        assert_eq!(find("RunningTasks", "main", None), Some(2.0));
-        assert_eq!(find("FailedTasks", "main", None), Some(2.0));
+        assert_eq!(find("RunningTasks", "main", None), Some(4.0));
+        assert_eq!(find("FailedTasks", "main", None), Some(10.0));
         assert_eq!(find("RunningTasks", "main", Some("es-sink")), Some(2.0));
         assert_eq!(find("FailedTasks", "main", Some("es-sink")), Some(2.0));
         assert_eq!(find("PausedTasks", "main", Some("es-sink")), Some(0.0));
@@ -168,18 +211,52 @@ mod tests {
     }
 
     #[test]
-    fn batches_hold_at_most_1000_datums_with_one_timestamp() {
-        let datum = Datum { name: "RunningTasks", cluster: "c".into(), connector: Some("x".into()), value: 1.0 };
-        let many = vec![datum; 2001];
-        let at = Utc.with_ymd_and_hms(2026, 11, 20, 0, 5, 0).unwrap();
-        let b = batches(&many, at);
-        assert_eq!(b.iter().map(Vec::len).collect::<Vec<_>>(), [1000, 1000, 1]);
-        let first = &b[0][0];
-        assert_eq!(first.unit(), Some(&StandardUnit::Count));
-        assert_eq!(first.timestamp().unwrap().to_millis().unwrap(), at.timestamp_millis());
-        let dims: Vec<(&str, &str)> = first.dimensions().iter().map(|d| (d.name().unwrap(), d.value().unwrap())).collect();
-        assert_eq!(dims, [("Cluster", "c"), ("Connector", "x")]);
-        assert!(batches(&[], at).is_empty());
-        assert_eq!(batches(&many[..1000], at).len(), 1);
+    fn cluster_datums_sum_paused_unassigned_restarted_and_skipped_over_connectors() {
+        let d = datums(&report());
+        assert_eq!(find(&d, "PausedTasks", "main", None), Some(5.0));
+        assert_eq!(find(&d, "UnassignedTasks", "main", None), Some(3.0));
+        assert_eq!(find(&d, "TasksRestarted", "main", None), Some(6.0));
+        assert_eq!(find(&d, "RestartsSkipped", "main", None), Some(2.0), "skipped only: not deferred, not backing off");
+        for name in ["PausedTasks", "UnassignedTasks", "TasksRestarted", "RestartsSkipped"] {
+            assert_eq!(d.iter().filter(|x| x.name == name && x.connector.is_none()).count(), 1, "{name}: one per reachable cluster");
+            assert_eq!(find(&d, name, "backup", None), None, "{name}: nothing for an unreachable cluster");
+        }
+        assert_eq!(find(&d, "TasksRestarted", "main", Some("s3-sink")), Some(5.0), "per-connector datums stay");
+        assert_eq!(find(&d, "RestartsSkipped", "main", Some("s3-sink")), Some(1.0));
+        assert_eq!(find(&d, "PausedTasks", "main", Some("s3-sink")), Some(5.0));
+    }
+
+    fn refused(n: usize) -> AwsError {
+        AwsError::with_code("cloudwatch.PutMetricData", Some("Throttling"), format!("batch {n} refused"))
+    }
+
+    #[tokio::test]
+    async fn every_batch_is_sent_after_a_failure_and_the_first_error_is_kept() {
+        let batches: Vec<Vec<MetricDatum>> = (1..=4).map(|n| vec![MetricDatum::builder().metric_name("RunningTasks").build(); n]).collect();
+        let mut sent = Vec::new();
+        let published = publish_each(batches, |batch| {
+            sent.push(batch.len());
+            let n = sent.len();
+            std::future::ready(if n % 2 == 1 { Err(refused(n)) } else { Ok(()) })
+        })
+        .await;
+        assert_eq!(sent, [1, 2, 3, 4], "every batch, in order");
+        assert_eq!((published.calls, published.failed), (4, 2));
+        assert_eq!(published.first_error.unwrap().to_string(), "AWS cloudwatch.PutMetricData failed: batch 1 refused");
+
+        let clean = publish_each(vec![Vec::new(), Vec::new()], |_| std::future::ready(Ok(()))).await;
+        assert_eq!((clean.calls, clean.failed), (2, 0));
+        assert!(clean.first_error.is_none());
+    }
+
+    #[test]
+    fn a_failed_batch_fails_the_invocation_with_counts_and_the_first_error() {
+        let mut metrics = MetricsReport { namespace: "KafkaConnect".into(), datums: 14_009, put_calls: 15, failed_batches: 0, error: None };
+        assert!(failure(&metrics).is_none());
+        metrics.failed_batches = 2;
+        metrics.error = Some(refused(3).to_string());
+        let text = failure(&metrics).unwrap().to_string();
+        assert!(text.contains("2 of 15 PutMetricData batches to namespace KafkaConnect failed"), "{text}");
+        assert!(text.contains("first error: AWS cloudwatch.PutMetricData failed: batch 3 refused"), "{text}");
     }
 }

@@ -26,6 +26,16 @@ impl Serialize for Target {
     }
 }
 
+/// `connector` or `task N`, as log lines and details name a target.
+impl std::fmt::Display for Target {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Target::Connector => f.write_str("connector"),
+            Target::Task(id) => write!(f, "task {id}"),
+        }
+    }
+}
+
 /// The restart-state key of a target: `{cluster}/{connector}/{connector|task id}`. Cluster
 /// names never contain `/` (checked in config) and the last segment never does, so the key is
 /// unambiguous whatever the connector's name.

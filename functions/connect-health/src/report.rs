@@ -1,10 +1,12 @@
 //! The JSON report the function returns: what it saw and did, per cluster and connector, so
 //! that `serverless invoke` shows it. Metrics are derived from it too, so the report and the
-//! dashboards never disagree. A cluster's totals are summed here from its connectors.
+//! dashboards never disagree. A cluster's totals are summed here from its connectors, and each
+//! action's log line is shaped here from its report entry.
 
 use crate::plan::{TaskCounts, Target};
 use crate::status::State;
 use chrono::{DateTime, Utc};
+use common::text::bounded;
 use serde::Serialize;
 
 #[derive(Debug, Clone, Serialize)]
@@ -15,11 +17,17 @@ pub struct Report {
     pub metrics: MetricsReport,
 }
 
+/// What publishing the run's metrics came to. Every batch is sent even when one fails; a
+/// failed batch then fails the invocation (see `metrics::failure`).
 #[derive(Debug, Clone, Default, Serialize)]
 pub struct MetricsReport {
     pub namespace: String,
     pub datums: usize,
+    /// `PutMetricData` calls made: one per batch.
     pub put_calls: usize,
+    /// Calls that failed.
+    pub failed_batches: usize,
+    /// The first failure, when a call failed.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub error: Option<String>,
 }
@@ -168,6 +176,21 @@ pub enum ActionTaken {
     Error,
 }
 
+impl ActionTaken {
+    /// The name the report's JSON uses (`restarted`, `would_restart`, ...), for log lines.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            ActionTaken::Restarted => "restarted",
+            ActionTaken::WouldRestart => "would_restart",
+            ActionTaken::Skipped => "skipped",
+            ActionTaken::BackingOff => "backing_off",
+            ActionTaken::Deferred => "deferred",
+            ActionTaken::Gone => "gone",
+            ActionTaken::Error => "error",
+        }
+    }
+}
+
 #[derive(Debug, Clone, Serialize)]
 pub struct ActionReport {
     /// A task id, or `"connector"` for the connector instance.
@@ -179,6 +202,36 @@ pub struct ActionReport {
     pub root_cause: Option<String>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub detail: Option<String>,
+}
+
+/// One action as its `task action` log line shows it: the report's names (`skipped`, `task 2`),
+/// and every text that came from the worker (connector name, root cause, detail) bounded with
+/// control characters escaped, so that it cannot forge a log line.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct LoggedAction {
+    pub connector: String,
+    /// `connector` or `task N`.
+    pub task: String,
+    pub action: &'static str,
+    pub rule: String,
+    /// Empty when the report has none.
+    pub root_cause: String,
+    /// Empty when the report has none.
+    pub detail: String,
+}
+
+impl LoggedAction {
+    pub fn new(connector: &str, action: &ActionReport) -> LoggedAction {
+        let text = |value: &Option<String>, max: usize| value.as_deref().map(|t| bounded(t, max)).unwrap_or_default();
+        LoggedAction {
+            connector: bounded(connector, 1024),
+            task: action.task.to_string(),
+            action: action.action.as_str(),
+            rule: bounded(&action.rule, 200),
+            root_cause: text(&action.root_cause, 500),
+            detail: text(&action.detail, 1000),
+        }
+    }
 }
 
 #[cfg(test)]
@@ -264,5 +317,41 @@ mod tests {
         assert_eq!(json["connectors"][1]["state"], "FAILED");
         assert_eq!(json["connectors"][1]["actions"][0], serde_json::json!({"task": 0, "action": "skipped", "rule": "r"}));
         assert!(json["connectors"][3].get("actions").is_none(), "no actions, no key");
+    }
+
+    #[test]
+    fn log_names_are_the_report_json_names() {
+        use ActionTaken::*;
+        for action in [Restarted, WouldRestart, Skipped, BackingOff, Deferred, Gone, Error] {
+            assert_eq!(serde_json::to_value(action).unwrap(), serde_json::json!(action.as_str()));
+        }
+        assert_eq!(Skipped.as_str(), "skipped");
+    }
+
+    #[test]
+    fn a_logged_action_names_the_target_and_escapes_remote_text() {
+        let report = ActionReport {
+            task: Target::Task(2),
+            action: ActionTaken::Skipped,
+            rule: "poison-serialization".into(),
+            root_cause: Some("org.apache.kafka.common.errors.SerializationException: Unknown magic byte!\n{\"level\":\"ERROR\"}".into()),
+            detail: None,
+        };
+        let line = LoggedAction::new("es-sink\r\u{1b}[2J", &report);
+        assert_eq!(line.task, "task 2");
+        assert_eq!(line.action, "skipped");
+        assert_eq!(line.rule, "poison-serialization");
+        assert_eq!(line.connector, "es-sink\\r\\u{1b}[2J");
+        assert_eq!(line.root_cause, "org.apache.kafka.common.errors.SerializationException: Unknown magic byte!\\n{\"level\":\"ERROR\"}");
+        assert_eq!(line.detail, "");
+        for text in [&line.connector, &line.root_cause] {
+            assert!(!text.chars().any(char::is_control), "{text}");
+        }
+
+        let connector = ActionReport { task: Target::Connector, action: ActionTaken::BackingOff, rule: "r".into(), root_cause: None, detail: Some("x".repeat(2000)) };
+        let line = LoggedAction::new("jdbc", &connector);
+        assert_eq!((line.task.as_str(), line.action), ("connector", "backing_off"));
+        assert_eq!(line.detail, format!("{}...", "x".repeat(1000)), "bounded");
+        assert_eq!(line.root_cause, "");
     }
 }

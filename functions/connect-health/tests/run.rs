@@ -1,9 +1,11 @@
 //! connect-health against the local Kafka Connect peer and moto: what gets restarted, what
-//! CloudWatch receives, and how a run survives conflicts, dead clusters and auth.
+//! CloudWatch receives, and how a run survives conflicts, dead clusters, auth and a CloudWatch
+//! that refuses its metrics.
 
 mod common_setup;
 
 use common_setup::*;
+use connect_health::{App, Clients};
 use peers::kafka_connect::{Restarted, FAILED, PAUSED, RUNNING};
 use test_support::Moto;
 
@@ -46,8 +48,10 @@ async fn restarts_exactly_the_transient_failures_and_publishes_metrics() {
     assert_eq!(cluster_report["reachable"], true);
     assert_eq!(cluster_report["version"], "3.7.0");
     assert_eq!(cluster_report["http_calls"], 4);
-    assert_eq!(report["metrics"]["datums"], 5 + 4 * 7);
+    assert_eq!(report["metrics"]["datums"], 9 + 4 * 7);
     assert_eq!(report["metrics"]["put_calls"], 1);
+    assert_eq!(report["metrics"]["failed_batches"], 0);
+    assert!(report["metrics"].get("error").is_none(), "{report}");
 
     let m = |name: &'static str, connector: Option<&'static str>| metric(&moto, "KafkaConnect", name, "main", connector);
     assert_eq!(m("ClusterReachable", None).await, Some(1.0));
@@ -63,6 +67,11 @@ async fn restarts_exactly_the_transient_failures_and_publishes_metrics() {
     assert_eq!(m("ConnectorFailed", Some("paused-sink")).await, Some(0.0), "paused is not failed");
     assert_eq!(m("PausedTasks", Some("paused-sink")).await, Some(2.0));
     assert_eq!(m("UnassignedTasks", Some("s3-sink")).await, Some(0.0));
+    // Cluster-level sums over the connectors (dimension Cluster only).
+    assert_eq!(m("PausedTasks", None).await, Some(2.0));
+    assert_eq!(m("UnassignedTasks", None).await, Some(0.0));
+    assert_eq!(m("TasksRestarted", None).await, Some(2.0));
+    assert_eq!(m("RestartsSkipped", None).await, Some(2.0), "the poison record and the bad config need a human");
 }
 
 #[tokio::test]
@@ -120,8 +129,8 @@ async fn http_calls_do_not_grow_with_connectors_on_connect_2_3_and_later() {
     let report = run(&app(&moto, config(vec![cluster("main", &url)]))).await;
     assert_eq!(peer.calls().len(), 2);
     assert_eq!(report["clusters"][0]["connectors_total"], 200);
-    assert_eq!(report["metrics"]["datums"], 5 + 200 * 7);
-    assert_eq!(report["metrics"]["put_calls"], 2, "1405 datums need two PutMetricData calls");
+    assert_eq!(report["metrics"]["datums"], 9 + 200 * 7);
+    assert_eq!(report["metrics"]["put_calls"], 2, "1409 datums need two PutMetricData calls");
     assert_eq!(metric(&moto, "KafkaConnect", "RunningTasks", "main", None).await, Some(1000.0));
 }
 
@@ -217,7 +226,7 @@ async fn basic_auth_comes_from_a_secrets_manager_secret() {
     assert_eq!(peer.restarts(), [Restarted::Task("es-sink".into(), 0)]);
     assert_eq!(report["clusters"][2]["reachable"], true);
     let wrong = report["clusters"][0]["error"].as_str().unwrap();
-    assert!(wrong.contains("answered HTTP 401") && wrong.contains("auth_secret_id"), "{wrong}");
+    assert!(wrong.contains("credentials rejected; check secret connect/wrong") && wrong.contains("answered HTTP 401"), "{wrong}");
     let missing = report["clusters"][1]["error"].as_str().unwrap();
     assert!(missing.contains("secret connect/missing could not be read"), "{missing}");
     let text = report.to_string();
@@ -236,4 +245,43 @@ async fn handles_the_scheduled_event_from_events_dir() {
     let report = app.handle(lambda_runtime::LambdaEvent::new(event, lambda_runtime::Context::default())).await.unwrap();
     assert_eq!(report["clusters"][0]["tasks"]["running"], 2);
     assert_eq!(report["metrics"]["put_calls"], 1);
+}
+
+#[tokio::test]
+async fn every_metrics_batch_is_tried_and_a_failed_one_fails_the_invocation() {
+    let moto = Moto::start();
+    let (peer, url) = peer("3.7.0").await;
+    for i in 0..200 {
+        peer.add_connector(&format!("connector-{i:03}"), "sink", RUNNING, 1, RUNNING);
+    }
+    peer.set_task("connector-000", 0, FAILED, Some(TIMEOUT_TRACE));
+    // CloudWatch on a closed port, without SDK retries: every PutMetricData call fails at once.
+    let closed = {
+        let l = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+        format!("http://{}", l.local_addr().unwrap())
+    };
+    let mut clients = Clients::from_sdk_config(&moto.sdk_config());
+    clients.cloudwatch = aws_sdk_cloudwatch::Client::from_conf(
+        aws_sdk_cloudwatch::config::Builder::from(&moto.sdk_config())
+            .endpoint_url(closed)
+            .retry_config(aws_sdk_cloudwatch::config::retry::RetryConfig::disabled())
+            .build(),
+    );
+    let app = App::new(config(vec![cluster("main", &url)]), clients).expect("app");
+
+    let report = run(&app).await;
+    assert_eq!(peer.restarts(), [Restarted::Task("connector-000".into(), 0)], "the run's work does not depend on CloudWatch");
+    let metrics = &report["metrics"];
+    assert_eq!(metrics["datums"], 9 + 200 * 7);
+    assert_eq!(metrics["put_calls"], 2, "the second batch is sent although the first failed: {metrics}");
+    assert_eq!(metrics["failed_batches"], 2, "{metrics}");
+    assert!(metrics["error"].as_str().unwrap().starts_with("AWS cloudwatch.PutMetricData failed"), "{metrics}");
+
+    // The same through the Lambda handler: the invocation fails, naming the counts and the first error.
+    peer.set_task("connector-000", 0, FAILED, Some(TIMEOUT_TRACE));
+    let event = lambda_runtime::LambdaEvent::new(serde_json::json!({}), lambda_runtime::Context::default());
+    let error = app.handle(event).await.expect_err("a failed batch fails the invocation").to_string();
+    assert!(error.contains("2 of 2 PutMetricData batches to namespace KafkaConnect failed"), "{error}");
+    assert!(error.contains("first error: AWS cloudwatch.PutMetricData failed"), "{error}");
+    assert_eq!(peer.restarts().len(), 2, "restarted again before the metrics failed");
 }

@@ -7,6 +7,7 @@ use cost_job::JobLimits;
 use sqs_batch::batch::BatchConfig;
 use common::config::{ConfigError, Env};
 use sqs_batch::pacing::{PacingConfig, SQS_MAX_VISIBILITY};
+use sqs_batch::requeue::RequeueConfig;
 use std::time::Duration;
 
 pub const DEFAULT_META_API_BASE: &str = "https://graph.facebook.com";
@@ -43,6 +44,8 @@ pub struct Config {
     pub batch: BatchConfig,
     /// Visibility timeouts of records delivered again (backoff, never-started wait).
     pub pacing: PacingConfig,
+    /// The jobs queue's `maxReceiveCount` and how often a never-started record may be requeued.
+    pub requeue: RequeueConfig,
     /// How long a COMPLETED ledger record turns duplicates into no-ops.
     pub completed_ttl: Duration,
     /// One whole platform HTTP call (connect, request, reading the body).
@@ -79,6 +82,10 @@ impl Config {
         if max_backoff.is_zero() || max_backoff > SQS_MAX_VISIBILITY {
             return Err(ConfigError::new("RETRY_MAX_BACKOFF_SECONDS", "is not a number of seconds from 1 to 43200 (the SQS limit)"));
         }
+        let max_receive_count = env.parse_or::<u32>("MAX_RECEIVE_COUNT", 5, "a whole number from 0 (no redrive policy) to 1000")?;
+        if max_receive_count > 1000 {
+            return Err(ConfigError::new("MAX_RECEIVE_COUNT", "is not a whole number from 0 (no redrive policy) to 1000"));
+        }
         Ok(Config {
             output_bucket: env.required("OUTPUT_BUCKET")?,
             idempotency_table: env.required("IDEMPOTENCY_TABLE")?,
@@ -100,6 +107,7 @@ impl Config {
                 record_timeout: env.seconds_or("RECORD_TIMEOUT_SECONDS", defaults.record_timeout)?,
             },
             pacing: PacingConfig { max_backoff, ..pacing_defaults },
+            requeue: RequeueConfig { max_receive_count: (max_receive_count > 0).then_some(max_receive_count), ..RequeueConfig::default() },
             completed_ttl: env.seconds_or("IDEMPOTENCY_TTL_SECONDS", Duration::from_secs(3600))?,
             platform_timeout: env.seconds_or("PLATFORM_TIMEOUT_SECONDS", Duration::from_secs(30))?,
             fallback_budget: env.seconds_or("INVOCATION_TIMEOUT_SECONDS", Duration::from_secs(120))?,
@@ -131,6 +139,7 @@ mod tests {
         assert_eq!(config.batch.concurrency, 4);
         assert_eq!(config.completed_ttl, Duration::from_secs(3600));
         assert_eq!(config.pacing, PacingConfig::default());
+        assert_eq!(config.requeue, RequeueConfig { max_receive_count: Some(5), max_requeues: 10 });
         assert_eq!(config.secret_id(cost_job::Platform::GoogleAds), "cost-etl/google_ads");
         for missing in ["OUTPUT_BUCKET", "IDEMPOTENCY_TABLE", "DLQ_URL", "SECRETS_PREFIX"] {
             let env = Env::from_pairs(minimal().into_iter().filter(|(k, _)| *k != missing));
@@ -140,7 +149,7 @@ mod tests {
 
     #[test]
     fn bad_values_name_their_variable() {
-        for (var, value) in [("BATCH_CONCURRENCY", "0"), ("BATCH_CONCURRENCY", "many"), ("MAX_JOB_DAYS", "0"), ("META_API_BASE", "graph.facebook.com"), ("META_API_VERSION", "23"), ("GOOGLE_ADS_API_VERSION", "26"), ("GOOGLE_ADS_API_VERSION", "v26.1"), ("GOOGLE_ADS_API_VERSION", "v"), ("DEADLINE_MARGIN_SECONDS", "-1"), ("RETRY_MAX_BACKOFF_SECONDS", "0"), ("RETRY_MAX_BACKOFF_SECONDS", "43201")] {
+        for (var, value) in [("BATCH_CONCURRENCY", "0"), ("BATCH_CONCURRENCY", "many"), ("MAX_JOB_DAYS", "0"), ("META_API_BASE", "graph.facebook.com"), ("META_API_VERSION", "23"), ("GOOGLE_ADS_API_VERSION", "26"), ("GOOGLE_ADS_API_VERSION", "v26.1"), ("GOOGLE_ADS_API_VERSION", "v"), ("DEADLINE_MARGIN_SECONDS", "-1"), ("RETRY_MAX_BACKOFF_SECONDS", "0"), ("RETRY_MAX_BACKOFF_SECONDS", "43201"), ("MAX_RECEIVE_COUNT", "1001"), ("MAX_RECEIVE_COUNT", "-1")] {
             let mut pairs = minimal();
             pairs.push((var, value));
             let err = Config::from_env(&Env::from_pairs(pairs)).unwrap_err();

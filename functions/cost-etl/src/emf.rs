@@ -32,11 +32,13 @@ pub struct MetricSet {
     namespace: String,
     dimensions: Vec<(String, String)>,
     metrics: Vec<(String, Unit, f64)>,
+    /// Plain members of the log line (searchable in Logs Insights, not metrics).
+    properties: Vec<(String, String)>,
 }
 
 impl MetricSet {
     pub fn new(namespace: impl Into<String>) -> Self {
-        MetricSet { namespace: namespace.into(), dimensions: Vec::new(), metrics: Vec::new() }
+        MetricSet { namespace: namespace.into(), dimensions: Vec::new(), metrics: Vec::new(), properties: Vec::new() }
     }
 
     pub fn dimension(mut self, name: impl Into<String>, value: impl Into<String>) -> Self {
@@ -46,6 +48,13 @@ impl MetricSet {
 
     pub fn metric(mut self, name: impl Into<String>, unit: Unit, value: f64) -> Self {
         self.metrics.push((name.into(), unit, value));
+        self
+    }
+
+    /// A member of the line that is neither a dimension nor a metric (e.g. `requestId`, so the
+    /// line is found with the rest of its invocation's logs).
+    pub fn property(mut self, name: impl Into<String>, value: impl Into<String>) -> Self {
+        self.properties.push((name.into(), value.into()));
         self
     }
 
@@ -66,7 +75,7 @@ impl MetricSet {
                 "CloudWatchMetrics": [{"Namespace": self.namespace, "Dimensions": [dimension_names], "Metrics": definitions}],
             }),
         );
-        for (name, value) in &self.dimensions {
+        for (name, value) in self.properties.iter().chain(&self.dimensions) {
             root.insert(name.clone(), Value::String(value.clone()));
         }
         for (name, _, value) in &self.metrics {
@@ -91,7 +100,7 @@ mod tests {
 
     #[test]
     fn document_follows_the_embedded_metric_format() {
-        let set = MetricSet::new("CostEtl").dimension("Service", "cost-etl").count("JobsSucceeded", 3).count("JobsRetried", 0);
+        let set = MetricSet::new("CostEtl").dimension("Service", "cost-etl").count("JobsSucceeded", 3).count("JobsRetried", 0).property("requestId", "req-1");
         let doc = set.to_json(UNIX_EPOCH + Duration::from_millis(1_700_000_000_123));
         assert_eq!(
             doc,
@@ -105,6 +114,7 @@ mod tests {
                     }]
                 },
                 "Service": "cost-etl",
+                "requestId": "req-1",
                 "JobsSucceeded": 3.0,
                 "JobsRetried": 0.0
             })

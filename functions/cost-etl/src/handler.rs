@@ -7,6 +7,8 @@
 //! back so the next delivery can run at once.
 
 use crate::config::Config;
+use crate::runs::RunRecorder;
+use cost_job::run::{job_token, DeadJob, RunId};
 use cost_job::{attributes, idempotency_key, JobMessage, JobSpec};
 use crate::normalize::group_by_day;
 use crate::platforms::{PlatformError, Registry};
@@ -15,8 +17,9 @@ use aws_lambda_events::sqs::SqsMessage;
 use aws_sdk_sqs::types::MessageAttributeValue;
 use sqs_batch::batch::{RecordContext, RecordFailure, RecordProcessor};
 use common::error::AwsError;
-use sqs_batch::idempotency::{Claim, Ledger};
-use common::Retryable;
+use sqs_batch::idempotency::{Claim, LastFailure, Ledger};
+use sqs_batch::requeue::is_last_delivery;
+use common::{ErrorClass, Retryable};
 use std::sync::Arc;
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
@@ -27,8 +30,12 @@ pub enum Outcome {
     Processed(WriteSummary),
     /// The job was already COMPLETED: nothing called, nothing written.
     Duplicate,
-    /// A permanent failure, sent to the DLQ with its reason.
+    /// Sent to the DLQ with its reason: a permanent failure, or a retryable one on the last
+    /// delivery the queue's redrive policy allows.
     DeadLettered { reason_code: String },
+    /// Never started on its last delivery: a delayed copy was sent to the queue instead
+    /// (`sqs_batch::requeue`).
+    Requeued,
 }
 
 
@@ -58,7 +65,7 @@ impl JobFailure {
 }
 
 impl Retryable for JobFailure {
-    fn class(&self) -> common::ErrorClass {
+    fn class(&self) -> ErrorClass {
         match self {
             JobFailure::Platform(e) => e.class(),
             JobFailure::Sink(e) => e.class(),
@@ -79,10 +86,11 @@ impl DeadLetters {
     }
 
     /// The original body, unchanged, with attributes `reason`, `reason_code`, `error_class`,
-    /// `original_message_id`, `source_queue_arn`, `receive_count` and `failed_at`. A FIFO DLQ
-    /// gets the original message group (so order survives a redrive) and the original message id
-    /// as deduplication id (so a retried send is not a second copy).
-    pub async fn send(&self, record: &SqsMessage, reason_code: &str, reason: &str) -> Result<(), AwsError> {
+    /// `original_message_id`, `source_queue_arn`, `receive_count` and `failed_at`, and the
+    /// original's own message attributes (a run tag, say). A FIFO DLQ gets the original message
+    /// group (so order survives a redrive) and the original message id as deduplication id (so a
+    /// retried send is not a second copy).
+    pub async fn send(&self, record: &SqsMessage, reason_code: &str, reason: &str, class: ErrorClass) -> Result<(), AwsError> {
         let string = |v: &str| MessageAttributeValue::builder().data_type("String").string_value(v).build().expect("data type set");
         // SQS refuses empty bodies; an empty original is itself the reason.
         let body = record.body.as_deref().filter(|b| !b.is_empty()).unwrap_or("(empty body)");
@@ -93,8 +101,14 @@ impl DeadLetters {
             .message_body(body)
             .message_attributes(attributes::REASON, string(&common::text::bounded(reason, 1000)))
             .message_attributes(attributes::REASON_CODE, string(reason_code))
-            .message_attributes(attributes::ERROR_CLASS, string("permanent"))
+            .message_attributes(attributes::ERROR_CLASS, string(&class.to_string()))
             .message_attributes(attributes::FAILED_AT, string(&chrono::Utc::now().to_rfc3339_opts(chrono::SecondsFormat::Secs, true)));
+        for (name, value) in &record.message_attributes {
+            let (Some(data_type), Some(text)) = (value.data_type.as_deref(), value.string_value.as_deref()) else { continue };
+            if !attributes::WORKER_SET.contains(&name.as_str()) {
+                send = send.message_attributes(name, MessageAttributeValue::builder().data_type(data_type).string_value(text).build().expect("data type set"));
+            }
+        }
         if let Some(id) = record.message_id.as_deref() {
             send = send.message_attributes(attributes::ORIGINAL_MESSAGE_ID, string(id));
         }
@@ -123,17 +137,57 @@ pub struct JobHandler {
     pub(crate) registry: Registry,
     pub(crate) sink: S3Sink,
     pub(crate) dead_letters: DeadLetters,
+    pub(crate) runs: RunRecorder,
+}
+
+/// The run a record belongs to (its `run_id` attribute), if any; a malformed one is ignored.
+fn run_of(record: &SqsMessage) -> Option<RunId> {
+    let raw = record.message_attributes.get(attributes::RUN_ID)?.string_value.as_deref()?;
+    match raw.parse() {
+        Ok(run) => Some(run),
+        Err(e) => {
+            tracing::warn!(message_id = record.message_id.as_deref().unwrap_or("-"), error = %e, "ignoring the run_id attribute");
+            None
+        }
+    }
+}
+
+/// A job of a message, with what its outcome is recorded under.
+struct Tracked<'a> {
+    job: &'a JobSpec,
+    run: Option<RunId>,
+    token: String,
 }
 
 impl JobHandler {
-    async fn dead_letter(&self, record: &SqsMessage, reason_code: &str, reason: &str) -> Result<Outcome, RecordFailure> {
-        match self.dead_letters.send(record, reason_code, reason).await {
+    async fn dead_letter(&self, record: &SqsMessage, reason_code: &str, reason: &str, class: ErrorClass) -> Result<Outcome, RecordFailure> {
+        match self.dead_letters.send(record, reason_code, reason, class).await {
             Ok(()) => {
-                tracing::warn!(message_id = record.message_id.as_deref().unwrap_or("-"), outcome = "dead_lettered", reason_code, reason, "dead-lettered");
+                tracing::warn!(message_id = record.message_id.as_deref().unwrap_or("-"), outcome = "dead_lettered", reason_code, reason, error_class = %class, "dead-lettered");
                 Ok(Outcome::DeadLettered { reason_code: reason_code.to_string() })
             }
             // Not acknowledged: the record comes back and tries the DLQ again.
             Err(e) => Err(RecordFailure::new(format!("{reason_code}: {reason}; and the DLQ send failed: {e}"))),
+        }
+    }
+
+    /// A job's dead letter, recorded in its run (best effort: the DLQ has it either way).
+    async fn dead_letter_job(&self, record: &SqsMessage, tracked: &Tracked<'_>, reason_code: &str, reason: &str, class: ErrorClass) -> Result<Outcome, RecordFailure> {
+        let outcome = self.dead_letter(record, reason_code, reason, class).await?;
+        if let Some(run) = &tracked.run {
+            if let Err(e) = self.runs.dead(run, &tracked.token, &DeadJob::new(tracked.job, reason_code, reason)).await {
+                tracing::warn!(message_id = record.message_id.as_deref().unwrap_or("-"), run = %run, error = %e, "dead letter not recorded in its run; the run's wait will time out");
+            }
+        }
+        Ok(outcome)
+    }
+
+    /// A job of a run is done: recorded before the message is acknowledged (a failed write
+    /// brings the message back, which then finds the job done and records it again).
+    async fn record_done(&self, tracked: &Tracked<'_>, label: &str) -> Result<(), RecordFailure> {
+        match &tracked.run {
+            Some(run) => self.runs.done(run, &tracked.token).await.map_err(|e| RecordFailure::new(format!("{label}: done, but not recorded in run {run}: {e}"))),
+            None => Ok(()),
         }
     }
 
@@ -152,15 +206,22 @@ impl RecordProcessor for JobHandler {
         let message_id = record.message_id.as_deref().unwrap_or("-");
         let message = match JobMessage::parse_with(record.body.as_deref().unwrap_or(""), &self.config.limits) {
             Ok(message) => message,
-            Err(e) => return self.dead_letter(record, &format!("invalid_job.{}", e.code()), &e.to_string()).await,
+            Err(e) => return self.dead_letter(record, &format!("invalid_job.{}", e.code()), &e.to_string(), ErrorClass::Permanent).await,
         };
         let job = &message.job;
         let label = if message.refresh { format!("{} (refresh)", job.label()) } else { job.label() };
-        let key = idempotency_key(&message, record.message_id.as_deref());
+        let run = run_of(record);
+        let key = idempotency_key(&message, record.message_id.as_deref(), run.as_ref());
+        let tracked = Tracked { job, run, token: job_token(&key) };
+        // Failing the last delivery the redrive policy allows would move the message to the DLQ
+        // without a reason; on that delivery a failure is dead-lettered here, with its reason.
+        let receive_count = record.attributes.get("ApproximateReceiveCount").and_then(|n| n.parse::<u32>().ok());
+        let last_delivery = is_last_delivery(receive_count, self.config.requeue.max_receive_count);
         let hold_until = UNIX_EPOCH + Duration::from_millis(ctx.deadline.epoch_millis());
         match self.ledger.claim(&key, hold_until).await {
             Ok(Claim::Claimed) => {}
             Ok(Claim::AlreadyCompleted { .. }) => {
+                self.record_done(&tracked, &label).await?;
                 tracing::info!(message_id, job = %label, outcome = "duplicate", "job already completed; acknowledged without calling the platform");
                 return Ok(Outcome::Duplicate);
             }
@@ -171,7 +232,8 @@ impl RecordProcessor for JobHandler {
                 return Err(RecordFailure::not_started(format!("{label}: another invocation holds this job for {}s more", wait.as_secs())).with_retry_after(Some(wait)));
             }
             // Whatever the class, a ledger failure is not the message's fault: deliver it again.
-            Err(e) => return Err(RecordFailure::new(format!("{label}: {e}"))),
+            Err(e) if !last_delivery => return Err(RecordFailure::new(format!("{label}: {e}"))),
+            Err(e) => return self.dead_letter_job(record, &tracked, "aws.ledger", &gave_up(receive_count, &format!("{label}: {e}")), ErrorClass::Retryable).await,
         }
 
         match self.run_job(job, &ctx).await {
@@ -181,23 +243,33 @@ impl RecordProcessor for JobHandler {
                     // The rows are written; a redelivery would only rewrite the same objects.
                     tracing::warn!(message_id, job = %label, error = %e, "rows written but the ledger was not updated");
                 }
+                self.record_done(&tracked, &label).await?;
                 tracing::info!(message_id, job = %label, outcome = "processed", days = summary.days, rows = summary.rows, bytes = summary.bytes, "job done");
                 Ok(Outcome::Processed(summary))
             }
             Err(failure) => {
-                if let Err(e) = self.ledger.release(&key).await {
+                let reason_code = failure.reason_code();
+                let reason = format!("{label}: {failure}");
+                if let Err(e) = self.ledger.release(&key, &LastFailure::now(&reason_code, &reason)).await {
                     // The claim then lapses with this invocation's deadline.
                     tracing::warn!(message_id, job = %label, error = %e, "could not release the claim");
                 }
-                let reason_code = failure.reason_code();
-                if failure.is_retryable() {
-                    // The record's one `outcome` line is the batch summary's (metrics.rs); this one says why.
-                    tracing::warn!(message_id, job = %label, reason_code, error = %failure, "job failed with a retryable error");
-                    Err(RecordFailure::new(format!("{label}: {failure}")).with_retry_after(failure.retry_after()))
-                } else {
-                    self.dead_letter(record, &reason_code, &format!("{label}: {failure}")).await
+                match failure.class() {
+                    ErrorClass::Retryable if !last_delivery => {
+                        // The record's one `outcome` line is the batch summary's (metrics.rs); this one says why.
+                        tracing::warn!(message_id, job = %label, reason_code, error = %failure, "job failed with a retryable error");
+                        Err(RecordFailure::new(reason).with_retry_after(failure.retry_after()))
+                    }
+                    ErrorClass::Retryable => self.dead_letter_job(record, &tracked, &reason_code, &gave_up(receive_count, &reason), ErrorClass::Retryable).await,
+                    ErrorClass::Permanent => self.dead_letter_job(record, &tracked, &reason_code, &reason, ErrorClass::Permanent).await,
                 }
             }
         }
     }
+}
+
+/// The DLQ reason of a retryable failure on the last delivery.
+fn gave_up(receive_count: Option<u32>, reason: &str) -> String {
+    let deliveries = receive_count.map_or_else(|| "the last".to_string(), |n| n.to_string());
+    format!("gave up after {deliveries} deliveries (the queue's maxReceiveCount): {reason}")
 }

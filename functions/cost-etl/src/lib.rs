@@ -11,6 +11,7 @@ pub mod handler;
 pub mod metrics;
 pub mod normalize;
 pub mod platforms;
+pub mod runs;
 pub mod sink;
 
 use crate::clients::Clients;
@@ -19,7 +20,7 @@ use crate::handler::{DeadLetters, JobHandler, Outcome};
 use crate::platforms::Registry;
 use crate::sink::S3Sink;
 use aws_lambda_events::sqs::{SqsBatchResponse, SqsEvent, SqsMessage};
-use sqs_batch::batch::{run_batch, BatchReport};
+use sqs_batch::batch::{run_batch, BatchReport, RecordStatus};
 use common::deadline::Deadline;
 use sqs_batch::idempotency::{DynamoLedger, Ledger};
 use lambda_runtime::{Error, LambdaEvent};
@@ -59,6 +60,7 @@ impl App {
             registry,
             sink: S3Sink::new(clients.s3.clone(), config.output_bucket.clone()),
             dead_letters: DeadLetters::new(clients.sqs.clone(), config.dlq_url.clone()),
+            runs: crate::runs::RunRecorder::new(clients.dynamodb.clone(), config.idempotency_table.clone()),
         };
         App { config, handler, sqs: clients.sqs }
     }
@@ -67,20 +69,31 @@ impl App {
     /// batch; failures are reported per record in `batchItemFailures`.
     pub async fn handle(&self, event: LambdaEvent<SqsEvent>) -> Result<SqsBatchResponse, Error> {
         let deadline = Deadline::from_context(&event.context, self.config.fallback_budget);
-        Ok(self.process(&event.payload.records, deadline).await.response())
+        Ok(self.process_invocation(&event.payload.records, deadline, Some(&event.context.request_id)).await.response())
     }
 
-    /// Run a batch, pace the records that come back, and log/measure it; the full per-record
-    /// report, for tests and benches.
+    /// Run a batch, requeue what never started on its last delivery, pace the records that come
+    /// back, and log/measure it; the full per-record report, for tests and benches.
     pub async fn process(&self, records: &[SqsMessage], deadline: Deadline) -> BatchReport<Outcome> {
+        self.process_invocation(records, deadline, None).await
+    }
+
+    /// [`App::process`] for one invocation: its request id goes on the metrics line too (the log
+    /// lines carry it from the runtime's span).
+    async fn process_invocation(&self, records: &[SqsMessage], deadline: Deadline, request_id: Option<&str>) -> BatchReport<Outcome> {
         let started = Instant::now();
-        let report = run_batch(&self.handler, records, deadline, &self.config.batch).await;
+        let mut report = run_batch(&self.handler, records, deadline, &self.config.batch).await;
+        // A copy went back to the queue: acknowledge the original instead of letting the redrive
+        // policy move it to the DLQ unprocessed.
+        for index in sqs_batch::requeue::requeue(&self.sqs, records, &report, &self.config.pacing, &self.config.requeue).await {
+            report.records[index].status = RecordStatus::Done(Outcome::Requeued);
+        }
         // Advice only: whatever SQS answers, the failed records stay in batchItemFailures.
         let paced = sqs_batch::pacing::apply(&self.sqs, records, &report, &self.config.pacing).await;
         if paced.failed > 0 {
             tracing::warn!(changed = paced.changed, failed = paced.failed, "some failed records keep the queue's visibility timeout");
         }
-        metrics::report_batch(&report, &self.config.metrics_namespace, started.elapsed());
+        metrics::report_batch(&report, &self.config.metrics_namespace, started.elapsed(), request_id);
         report
     }
 }

@@ -5,7 +5,7 @@ use sqs_batch::batch::{BatchReport, RecordStatus};
 use crate::emf::{MetricSet, Unit};
 use std::time::Duration;
 
-/// Per-batch counts; every record lands in exactly one of the four outcome counts.
+/// Per-batch counts; every record lands in exactly one of the five outcome counts.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq, serde::Serialize)]
 pub struct BatchCounts {
     pub records: usize,
@@ -13,6 +13,8 @@ pub struct BatchCounts {
     pub duplicate: usize,
     pub retry: usize,
     pub dead_lettered: usize,
+    /// Never started on their last delivery; a delayed copy went back to the queue.
+    pub requeued: usize,
     pub rows_written: usize,
     pub objects_written: usize,
 }
@@ -29,6 +31,7 @@ impl BatchCounts {
                 }
                 RecordStatus::Done(Outcome::Duplicate) => counts.duplicate += 1,
                 RecordStatus::Done(Outcome::DeadLettered { .. }) => counts.dead_lettered += 1,
+                RecordStatus::Done(Outcome::Requeued) => counts.requeued += 1,
                 _ => counts.retry += 1,
             }
         }
@@ -50,7 +53,7 @@ impl BatchCounts {
 }
 
 /// Log each record that will come back (with why), then the batch line, then the metrics.
-pub fn report_batch(report: &BatchReport<Outcome>, namespace: &str, elapsed: Duration) -> BatchCounts {
+pub fn report_batch(report: &BatchReport<Outcome>, namespace: &str, elapsed: Duration, request_id: Option<&str>) -> BatchCounts {
     for record in &report.records {
         let message_id = record.message_id.as_deref().unwrap_or("-");
         match &record.status {
@@ -68,11 +71,16 @@ pub fn report_batch(report: &BatchReport<Outcome>, namespace: &str, elapsed: Dur
         duplicate = counts.duplicate,
         retry = counts.retry,
         dead_lettered = counts.dead_lettered,
+        requeued = counts.requeued,
         rows_written = counts.rows_written,
         elapsed_ms = elapsed.as_millis() as u64,
         "cost-etl batch"
     );
-    counts.metrics(namespace, elapsed).emit();
+    let mut metrics = counts.metrics(namespace, elapsed);
+    if let Some(id) = request_id {
+        metrics = metrics.property("requestId", id);
+    }
+    metrics.emit();
     counts
 }
 
@@ -93,10 +101,11 @@ mod tests {
                 r(RecordStatus::Failed(RecordFailure::new("429"))),
                 r(RecordStatus::Panicked("boom".into())),
                 r(RecordStatus::NotStarted(NotStarted::DeadlineNear)),
+                r(RecordStatus::Done(Outcome::Requeued)),
             ],
         };
         let counts = BatchCounts::of(&report);
-        assert_eq!(counts, BatchCounts { records: 6, succeeded: 1, duplicate: 1, retry: 3, dead_lettered: 1, rows_written: 12, objects_written: 3 });
+        assert_eq!(counts, BatchCounts { records: 7, succeeded: 1, duplicate: 1, retry: 3, dead_lettered: 1, requeued: 1, rows_written: 12, objects_written: 3 });
         let doc = counts.metrics("CostEtl", Duration::from_millis(5)).to_json(std::time::UNIX_EPOCH);
         assert_eq!(doc["JobsRetried"], 3.0);
         assert_eq!(doc["_aws"]["CloudWatchMetrics"][0]["Namespace"], "CostEtl");

@@ -96,9 +96,12 @@ async fn a_mixed_batch_gives_exactly_the_right_failures_dead_letters_and_objects
     assert_eq!(w.meta.requests_for("1234"), 3);
     assert_eq!(w.meta.requests_for("2001"), 0);
 
-    // Ledger: the good job completed; failed jobs gave their claim back.
+    // Ledger: the good job completed; failed jobs gave their claim back (free to take at once)
+    // and left why they failed.
     assert_eq!(w.ledger.get(&w.key_of(&job("act_1234", "2026-11-20", "2026-11-22"))).await.unwrap().unwrap().status, Status::Completed);
-    assert_eq!(w.ledger.get(&w.key_of(&rate_limited)).await.unwrap(), None);
+    let released = w.ledger.get(&w.key_of(&rate_limited)).await.unwrap().unwrap();
+    assert_eq!((released.status, released.in_progress_expiration), (Status::InProgress, Some(0)));
+    assert_eq!(released.last_failure.unwrap().code, "platform.rate_limited");
 
     // The retried records succeed on their next delivery (the faults were one-shot).
     let retried: Vec<_> = records.iter().filter(|r| failed_ids(&report).contains(r.message_id.as_ref().unwrap())).cloned().collect();

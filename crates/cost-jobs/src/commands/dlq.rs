@@ -25,8 +25,14 @@ const INVALID_GROUP: &str = "cost-jobs-redrive-invalid";
 pub async fn list(args: DlqListArgs) -> Result<i32, CliError> {
     let sqs = Sqs::from_env().await;
     let depth = sqs.depth(&args.dlq_url).await?;
-    let dead = sqs.peek(&args.dlq_url, args.max as usize, LIST_HOLD).await?;
+    let mut dead = sqs.peek(&args.dlq_url, args.max as usize, LIST_HOLD).await?;
     let released = sqs.release(&args.dlq_url, &dead).await;
+    if let Some(table) = &args.ledger_table {
+        let ledger = crate::ledger::LastErrors::from_env(table).await;
+        for d in &mut dead {
+            d.last_error = ledger.of(d).await?;
+        }
+    }
     for d in &dead {
         if args.json {
             println!("{}", serde_json::to_string(d).unwrap_or_default());
@@ -84,7 +90,7 @@ pub async fn redrive(args: DlqRedriveArgs) -> Result<i32, CliError> {
             );
         }
         for d in &sent {
-            eprintln!("cost-jobs dlq: moved {} {}", d.message_id, crate::dead_letter::printable(&d.body, 500));
+            eprintln!("cost-jobs dlq: moved {} {}", d.message_id, common::text::bounded(&d.body, 500));
         }
         moved += sent.len();
         if !unsent.is_empty() {
@@ -98,8 +104,8 @@ pub async fn redrive(args: DlqRedriveArgs) -> Result<i32, CliError> {
     Ok(exit::OK)
 }
 
-/// The copy sent back: the same body, without the worker's reason attributes (they described
-/// the last failure, not the next attempt). On a FIFO queue the DLQ message id makes the
+/// The copy sent back: the same body and run tag, without the worker's reason attributes (they
+/// described the last failure, not the next attempt). On a FIFO queue the DLQ message id makes the
 /// deduplication id, so a redrive repeated after a failed delete does not enqueue twice.
 fn outgoing(index: usize, dead: &DeadLetter, fifo: bool) -> Outgoing {
     let group = match JobSpec::parse(&dead.body) {
@@ -111,5 +117,7 @@ fn outgoing(index: usize, dead: &DeadLetter, fifo: bool) -> Outgoing {
         body: dead.body.clone(),
         group_id: fifo.then_some(group),
         dedup_id: fifo.then(|| sha256_hex(&format!("redrive:{}", dead.message_id))),
+        // The run tag stays, so a redriven job still counts in its run.
+        attributes: dead.run_id.iter().map(|run| (cost_job::attributes::RUN_ID, run.clone())).collect(),
     }
 }

@@ -6,6 +6,7 @@ use crate::error::CliError;
 use crate::plan::{self, EnqueueRequest, PlannedJob, MAX_ACCOUNTS_FILE_BYTES};
 use crate::queue::QueueUrl;
 use crate::retry::{send_with_retries, RetryPolicy};
+use crate::runs::Runs;
 use crate::sqs::{Outgoing, Sqs};
 use std::io::Write;
 
@@ -21,7 +22,11 @@ pub async fn run(args: EnqueueArgs) -> Result<i32, CliError> {
         to: args.to,
         days_per_job: args.days_per_job,
         max_job_days: args.max_job_days,
-        refresh: args.refresh.then(|| chrono::Utc::now().format("%Y%m%dT%H%M%S%.6fZ").to_string()),
+        // Tagged with a run, a refresh is keyed by the run: a retried enqueue sends the same ids.
+        refresh: args.refresh.then(|| match &args.run_id {
+            Some(run) => format!("run:{run}"),
+            None => chrono::Utc::now().format("%Y%m%dT%H%M%S%.6fZ").to_string(),
+        }),
     };
     let jobs = plan::plan(&request)?;
     let accounts = jobs.iter().map(|j| &j.spec.account_id).collect::<std::collections::HashSet<_>>().len();
@@ -43,14 +48,25 @@ pub async fn run(args: EnqueueArgs) -> Result<i32, CliError> {
     let sqs = Sqs::from_env().await;
     // Fail on a wrong URL before the first send, not halfway through.
     sqs.depth(&queue).await?;
-    let summary = send_all(&sqs, &queue, &jobs).await?;
+    // The run's expected count first, so a wait that looks in between never sees it finished.
+    if let (Some(run), Some(table)) = (&args.run_id, &args.ledger_table) {
+        let mut accounts: Vec<&str> = jobs.iter().map(|j| j.spec.account_id.as_str()).collect();
+        accounts.dedup();
+        let described = format!("{}|{}|{}|{}|{}|{}", request.platform, request.from, request.to, request.days_per_job, args.refresh, accounts.join(","));
+        Runs::from_env(table).await.expect(run, &described, jobs.len()).await?;
+    }
+    let tags: Vec<(&'static str, String)> = args.run_id.iter().map(|run| (cost_job::attributes::RUN_ID, run.to_string())).collect();
+    let summary = send_all(&sqs, &queue, &jobs, &tags).await?;
     eprintln!(
         "cost-jobs: enqueued {} of {} job(s) ({shape}) on {queue} in {} SendMessageBatch call(s)",
         summary.sent,
         jobs.len(),
         summary.calls
     );
-    println!("{}", serde_json::json!({"jobs": jobs.len(), "sent": summary.sent, "failed": summary.failed, "calls": summary.calls, "queue": queue.as_str()}));
+    println!(
+        "{}",
+        serde_json::json!({"jobs": jobs.len(), "sent": summary.sent, "failed": summary.failed, "calls": summary.calls, "queue": queue.as_str(), "run_id": args.run_id.as_ref().map(|r| r.as_str())})
+    );
     if summary.failed > 0 {
         return Err(CliError::PartialEnqueue { sent: summary.sent, failed: summary.failed, total: jobs.len() });
     }
@@ -73,7 +89,7 @@ struct SendSummary {
     calls: u32,
 }
 
-async fn send_all(sqs: &Sqs, queue: &QueueUrl, jobs: &[PlannedJob]) -> Result<SendSummary, CliError> {
+async fn send_all(sqs: &Sqs, queue: &QueueUrl, jobs: &[PlannedJob], tags: &[(&'static str, String)]) -> Result<SendSummary, CliError> {
     let fifo = queue.is_fifo();
     let mut summary = SendSummary { sent: 0, failed: 0, calls: 0 };
     let batch_count = jobs.len().div_ceil(plan::BATCH_SIZE);
@@ -87,6 +103,7 @@ async fn send_all(sqs: &Sqs, queue: &QueueUrl, jobs: &[PlannedJob]) -> Result<Se
                 body: job.body.clone(),
                 group_id: fifo.then(|| job.group_id.clone()),
                 dedup_id: fifo.then(|| job.dedup_id.clone()),
+                attributes: tags.to_vec(),
             })
             .collect();
         let report = send_with_retries(entries, |e| e.id.as_str(), |b| sqs.send_batch(queue, b), RetryPolicy::default())

@@ -6,7 +6,11 @@ use crate::dead_letter::DeadLetter;
 use crate::drain::{DrainWatch, Outcome, Reading, Verdict};
 use crate::error::CliError;
 use crate::queue::QueueUrl;
+use crate::runs::Runs;
 use crate::sqs::Sqs;
+use crate::drain::exit;
+use common::text::bounded;
+use cost_job::RunId;
 use std::time::{Duration, Instant};
 
 /// Failed readings in a row before `wait` stops trusting the endpoint.
@@ -19,8 +23,12 @@ const MAX_NAMED: usize = 20;
 const PEEK_HOLD: Duration = Duration::from_secs(5);
 
 pub async fn run(args: WaitArgs) -> Result<i32, CliError> {
+    if let Some(run) = &args.run_id {
+        let table = args.ledger_table.as_deref().ok_or_else(|| CliError::Other("--run-id needs --ledger-table (or COST_JOBS_LEDGER_TABLE)".into()))?;
+        return wait_for_run(run, table, &args).await;
+    }
     let sqs = Sqs::from_env().await;
-    let queue = args.queue_url;
+    let queue = args.queue_url.ok_or_else(|| CliError::Other("--queue-url is required (or set COST_JOBS_QUEUE_URL), or wait for a run with --run-id".into()))?;
     let dlq = match args.dlq_url {
         Some(dlq) => Some(dlq),
         None => sqs.dead_letter_queue_of(&queue).await?,
@@ -106,6 +114,64 @@ pub async fn run(args: WaitArgs) -> Result<i32, CliError> {
         })
     );
     Ok(outcome.exit_code())
+}
+
+/// `wait --run-id`: read the run's record until every expected job is done or dead-lettered
+/// (or once, with `--once`). The record is durable, so a retried wait of a run that had dead
+/// letters sees them again and fails again.
+async fn wait_for_run(run: &RunId, table: &str, args: &WaitArgs) -> Result<i32, CliError> {
+    let runs = Runs::from_env(table).await;
+    let started = Instant::now();
+    let mut failed_in_a_row = 0;
+    let mut last_shown: Option<(u64, u64, usize)> = None;
+    let status = loop {
+        let status = match runs.status(run).await {
+            Ok(status) => {
+                failed_in_a_row = 0;
+                status
+            }
+            Err(err) => {
+                failed_in_a_row += 1;
+                eprintln!("cost-jobs wait: reading run {run} failed ({failed_in_a_row}/{MAX_FAILED_READINGS}): {err}");
+                if failed_in_a_row >= MAX_FAILED_READINGS || args.once {
+                    return Err(err);
+                }
+                tokio::time::sleep(args.interval).await;
+                continue;
+            }
+        };
+        let shown = (status.expected, status.done, status.dead_lettered.len());
+        if last_shown != Some(shown) {
+            eprintln!(
+                "cost-jobs wait: [{:>6.1}s] run {run}: {} of {} job(s) done, {} dead-lettered",
+                started.elapsed().as_secs_f64(),
+                status.done,
+                status.expected,
+                status.dead_lettered.len()
+            );
+            last_shown = Some(shown);
+        }
+        if status.finished || args.once || started.elapsed() >= args.timeout {
+            break status;
+        }
+        tokio::time::sleep(args.interval.min(args.timeout.saturating_sub(started.elapsed())).max(Duration::from_millis(100))).await;
+    };
+    for dead in &status.dead_lettered {
+        eprintln!("cost-jobs wait: DEAD-LETTERED {}: {}: {}", dead.job, dead.reason_code, bounded(&dead.reason, 500));
+    }
+    let code = match (status.finished, status.dead_lettered.is_empty()) {
+        (true, true) => exit::OK,
+        (true, false) => exit::DEAD_LETTERED,
+        (false, _) if args.once => exit::NOT_YET,
+        (false, _) => {
+            eprintln!("cost-jobs wait: TIMED OUT after {:.1}s waiting for run {run}", started.elapsed().as_secs_f64());
+            exit::TIMED_OUT
+        }
+    };
+    let mut json = serde_json::to_value(&status).unwrap_or_default();
+    json["run_id"] = run.as_str().into();
+    println!("{json}");
+    Ok(code)
 }
 
 async fn dlq_depth(sqs: &Sqs, dlq: &QueueUrl) -> Result<u64, CliError> {
