@@ -44,8 +44,8 @@ impl Runs {
         Ok(())
     }
 
-    /// What the run's record says now (consistent read).
-    pub async fn status(&self, run: &RunId) -> Result<RunStatus, CliError> {
+    /// What the run's record says now (consistent read); `None` when the run has no record.
+    pub async fn status(&self, run: &RunId) -> Result<Option<RunStatus>, CliError> {
         let out = self
             .client
             .get_item()
@@ -55,7 +55,7 @@ impl Runs {
             .send()
             .await
             .map_err(|e| CliError::Aws(AwsError::new("dynamodb.GetItem", &e)))?;
-        Ok(status_of(out.item().unwrap_or(&HashMap::new())))
+        Ok(out.item().map(status_of))
     }
 }
 

@@ -126,9 +126,16 @@ async fn wait_for_run(run: &RunId, table: &str, args: &WaitArgs) -> Result<i32, 
     let mut last_shown: Option<(u64, u64, usize)> = None;
     let status = loop {
         let status = match runs.status(run).await {
-            Ok(status) => {
+            Ok(Some(status)) => {
                 failed_in_a_row = 0;
                 status
+            }
+            // `enqueue --run-id --ledger-table` writes the record before it sends anything, so a
+            // wait that starts after it always finds one.
+            Ok(None) => {
+                return Err(CliError::Other(format!(
+                    "run {run} has no record in table {table}: enqueue its jobs with --run-id {run} --ledger-table {table} (the same table), then wait"
+                )))
             }
             Err(err) => {
                 failed_in_a_row += 1;
