@@ -1,7 +1,9 @@
 #!/usr/bin/env bash
 # Check the deployable stack offline: `serverless package --stage test` (no login, no network),
 # cfn-lint on the CloudFormation template it makes, then assertions on that template for the
-# properties this project depends on (the Python below says which and why).
+# properties this project depends on (the Python below says which and why): functions, queues,
+# tables, bucket, IAM, and the operability pieces (alarms with their runbook links, JSON logs, the
+# dashboard, the saved Logs Insights queries; docs/runbook.md).
 #
 # Needs the function zips; builds them with scripts/build.sh when they are missing (never fakes
 # them: a template that points at a fake artifact proves nothing).
@@ -51,7 +53,7 @@ fi
 say "asserting the template's properties"
 python3 - "$template" target/lambda/build.json .serverless/serverless-state.json <<'PY' || die "template assertions failed (see above)"
 # Stdlib only. Each check names what it protects; all failures are listed, not just the first.
-import json, os, stat, sys, zipfile
+import json, os, re, stat, sys, zipfile
 
 template = json.load(open(sys.argv[1]))
 build = json.load(open(sys.argv[2]))
@@ -104,7 +106,7 @@ check("IamRoleLambdaExecution" not in res, "no shared serverless default role")
 env = {name: res[lid]["Properties"].get("Environment", {}).get("Variables", {}) for name, lid in functions.items() if lid in res}
 for var in ["CONNECT_CLUSTERS", "METRICS_NAMESPACE", "RESTART_STATE_TABLE", "DRY_RUN"]:
     check(var in env.get("connectHealth", {}), f"connectHealth env has {var}")
-for var in ["OUTPUT_BUCKET", "IDEMPOTENCY_TABLE", "DLQ_URL", "SECRETS_PREFIX"]:
+for var in ["OUTPUT_BUCKET", "IDEMPOTENCY_TABLE", "DLQ_URL", "SECRETS_PREFIX", "METRICS_NAMESPACE"]:
     check(var in env.get("costEtl", {}), f"costEtl env has {var}")
 
 rules = [r for r in of_type("AWS::Events::Rule").values()
@@ -143,12 +145,190 @@ check(bool(b.get("BucketEncryption", {}).get("ServerSideEncryptionConfiguration"
 pab = b.get("PublicAccessBlockConfiguration", {})
 check(all(pab.get(k) is True for k in ["BlockPublicAcls", "BlockPublicPolicy", "IgnorePublicAcls", "RestrictPublicBuckets"]), "output bucket blocks public access")
 
-alarms = {a["Properties"].get("MetricName") or "insights" for a in of_type("AWS::CloudWatch::Alarm").values()}
-check(len(of_type("AWS::CloudWatch::Alarm")) == 4, f"4 alarms (failed tasks, DLQ depth, 2x function errors): {sorted(alarms)}")
-dlq_alarm = res.get("DeadLetterQueueDepthAlarm", {}).get("Properties", {})
-check(dlq_alarm.get("MetricName") == "ApproximateNumberOfMessagesVisible" and dlq_alarm.get("Threshold") == 0, "DLQ depth alarm: visible messages > 0")
-failed = json.dumps(res.get("ConnectFailedTasksAlarm", {}).get("Properties", {}))
-check("FailedTasks" in failed, "failed tasks alarm watches FailedTasks")
+# ---------------------------------------------------------------- alarms, logs, dashboard, queries
+# The stage's params as packaged: serverless-state keeps the resolved `params:` blocks; a stage
+# block wins over `default` (check-stack passes no --param).
+stage = state["service"]["provider"]["stage"]
+service = state["service"]["service"]
+param_blocks = state["service"].get("initialServerlessConfig", {}).get("params", {}) or {}
+def param(name):
+    for block in (param_blocks.get(stage) or {}, param_blocks.get("default") or {}):
+        if name in block:
+            return block[name]
+    return None
+
+def slug(heading):
+    """GitHub's anchor for a Markdown heading."""
+    return re.sub(r"[^\w\- ]", "", heading.strip().lower()).replace(" ", "-")
+
+def metric_stat(alarm, name):
+    """The MetricStat of `name` in a metric-math alarm, or {}."""
+    for q in alarm.get("Metrics", []):
+        if q.get("MetricStat", {}).get("Metric", {}).get("MetricName") == name:
+            return q["MetricStat"]
+    return {}
+
+ns = param("metricsNamespace")
+cluster_schema = f'SCHEMA("{ns}", Cluster)'
+etl_ns = param("costEtlMetricsNamespace")
+check(etl_ns is not None and env.get("costEtl", {}).get("METRICS_NAMESPACE") == etl_ns,
+      f"costEtl METRICS_NAMESPACE is the costEtlMetricsNamespace param ({etl_ns})")
+
+alarms = of_type("AWS::CloudWatch::Alarm")
+expected_alarms = {"ClusterUnreachableAlarm", "ConnectFailedTasksAlarm", "ConnectNeedsHumanAlarm", "ConnectHealthErrorsAlarm",
+                   "CostEtlErrorsAlarm", "JobsQueueAgeAlarm", "CostEtlFailuresAlarm", "DeadLetterQueueDepthAlarm"}
+check(set(alarms) == expected_alarms, f"the 8 alarms, no more, no less: {sorted(alarms)}")
+
+# Every alarm: notifies the topic when the stage says so, and its description ends with a link to
+# a section that exists in docs/runbook.md, within CloudWatch's 1024 characters.
+try:
+    runbook = open("docs/runbook.md").read()
+except OSError as e:
+    runbook = ""
+    check(False, f"docs/runbook.md readable ({e})")
+anchors = {slug(h) for h in re.findall(r"^#{1,6}\s+(.+?)\s*$", runbook, re.M)}
+runbook_url = param("runbookUrl")
+for lid, alarm in sorted(alarms.items()):
+    p = alarm["Properties"]
+    check(p.get("ActionsEnabled") == param("alarmActionsEnabled") and isinstance(p.get("ActionsEnabled"), bool),
+          f"{lid}: ActionsEnabled is the stage's alarmActionsEnabled ({p.get('ActionsEnabled')!r})")
+    check(p.get("AlarmActions") == [{"Ref": "AlarmTopic"}] and p.get("OKActions") == [{"Ref": "AlarmTopic"}],
+          f"{lid}: alarm and OK actions notify AlarmTopic")
+    desc = p.get("AlarmDescription", "")
+    link = re.search(r"Runbook: (\S+)#([\w-]+)$", desc)
+    check(bool(link) and link.group(1) == runbook_url and link.group(2) in anchors,
+          f"{lid}: description ends with 'Runbook: {runbook_url}#<a section of docs/runbook.md>' ({link and link.group(0)})")
+    check(len(desc) <= 1024, f"{lid}: description {len(desc)} <= 1024 characters")
+    # Metrics Insights alarms: cluster-level series only (billed per series; per-connector series are sparse).
+    for q in p.get("Metrics", []):
+        e = q.get("Expression", "")
+        if e.strip().upper().startswith("SELECT"):
+            check(cluster_schema in e and not re.search(r"\bConnector\b", e) and " WHERE " not in e.upper() and "GROUP BY" not in e.upper(),
+                  f"{lid}: Metrics Insights over cluster-level series only ({e})")
+
+def insights(lid):
+    return " ".join(q.get("Expression", "") for q in alarms.get(lid, {}).get("Properties", {}).get("Metrics", []))
+
+cu = alarms.get("ClusterUnreachableAlarm", {}).get("Properties", {})
+check(f"SELECT MIN(ClusterReachable) FROM {cluster_schema}" in insights("ClusterUnreachableAlarm")
+      and cu.get("ComparisonOperator") == "LessThanThreshold" and cu.get("Threshold") == 1,
+      "ClusterUnreachableAlarm: MIN(ClusterReachable) over clusters < 1")
+check(cu.get("TreatMissingData") == "breaching", "ClusterUnreachableAlarm: missing data is breaching (a silent checker alarms)")
+check(cu.get("EvaluationPeriods") == 2 and cu.get("DatapointsToAlarm") == 2 and all(q.get("Period") == 300 for q in cu.get("Metrics", [])),
+      "ClusterUnreachableAlarm: 2 of 2 periods of 300 s")
+for lid, metric in [("ConnectFailedTasksAlarm", "FailedTasks"), ("ConnectNeedsHumanAlarm", "RestartsSkipped")]:
+    p = alarms.get(lid, {}).get("Properties", {})
+    check(f"SELECT MAX({metric}) FROM {cluster_schema}" in insights(lid) and p.get("ComparisonOperator") == "GreaterThanThreshold"
+          and p.get("Threshold") == 0 and p.get("TreatMissingData") == "notBreaching", f"{lid}: MAX({metric}) over clusters > 0, notBreaching")
+check("why was this task not restarted" in alarms.get("ConnectNeedsHumanAlarm", {}).get("Properties", {}).get("AlarmDescription", ""),
+      "ConnectNeedsHumanAlarm: description names the saved query 'why was this task not restarted'")
+dlq_alarm = alarms.get("DeadLetterQueueDepthAlarm", {}).get("Properties", {})
+check(dlq_alarm.get("MetricName") == "ApproximateNumberOfMessagesVisible" and dlq_alarm.get("Threshold") == 0
+      and dlq_alarm.get("Dimensions") == [{"Name": "QueueName", "Value": {"Fn::GetAtt": ["DeadLetterQueue", "QueueName"]}}],
+      "DLQ depth alarm: visible messages of the DLQ > 0")
+for lid, fn in [("ConnectHealthErrorsAlarm", "ConnectHealthLambdaFunction"), ("CostEtlErrorsAlarm", "CostEtlLambdaFunction")]:
+    p = alarms.get(lid, {}).get("Properties", {})
+    check(p.get("Namespace") == "AWS/Lambda" and p.get("MetricName") == "Errors"
+          and p.get("Dimensions") == [{"Name": "FunctionName", "Value": {"Ref": fn}}], f"{lid}: Errors of {fn}")
+age = alarms.get("JobsQueueAgeAlarm", {}).get("Properties", {})
+check(age.get("Namespace") == "AWS/SQS" and age.get("MetricName") == "ApproximateAgeOfOldestMessage" and age.get("Statistic") == "Maximum"
+      and age.get("Dimensions") == [{"Name": "QueueName", "Value": {"Fn::GetAtt": ["JobsQueue", "QueueName"]}}],
+      "JobsQueueAgeAlarm: Maximum ApproximateAgeOfOldestMessage of the jobs queue")
+check(age.get("Threshold") == param("jobsQueueMaxAgeSeconds") and age.get("ComparisonOperator") == "GreaterThanThreshold",
+      f"JobsQueueAgeAlarm: > jobsQueueMaxAgeSeconds ({age.get('Threshold')} s)")
+fail = alarms.get("CostEtlFailuresAlarm", {}).get("Properties", {})
+for metric in ["JobsRetried", "JobsDeadLettered"]:
+    ms = metric_stat(fail, metric)
+    check(ms.get("Metric", {}).get("Namespace") == etl_ns and ms.get("Metric", {}).get("Dimensions") == [{"Name": "Service", "Value": "cost-etl"}]
+          and ms.get("Stat") == "Sum" and ms.get("Period") == 900, f"CostEtlFailuresAlarm: Sum of {metric} ({etl_ns}, Service=cost-etl) over 900 s")
+returned = [q for q in fail.get("Metrics", []) if q.get("ReturnData")]
+check(len(returned) == 1 and "Expression" in returned[0] and fail.get("Threshold") == param("costEtlFailureThreshold")
+      and fail.get("ComparisonOperator") == "GreaterThanThreshold" and fail.get("TreatMissingData") == "notBreaching",
+      f"CostEtlFailuresAlarm: one expression (retried + dead-lettered) > costEtlFailureThreshold ({fail.get('Threshold')}), notBreaching")
+
+# JSON logs with level filtering, into the log groups serverless creates (retention, IAM).
+log_groups = {"connectHealth": "ConnectHealthLogGroup", "costEtl": "CostEtlLogGroup"}
+for name, lid in functions.items():
+    p = res.get(lid, {}).get("Properties", {})
+    lc = p.get("LoggingConfig", {})
+    check(lc.get("LogFormat") == "JSON", f"{name}: LoggingConfig.LogFormat JSON ({lc.get('LogFormat')})")
+    check(lc.get("ApplicationLogLevel") == param("applicationLogLevel") and lc.get("SystemLogLevel") == param("systemLogLevel"),
+          f"{name}: application/system log levels are the stage params ({lc.get('ApplicationLogLevel')}/{lc.get('SystemLogLevel')})")
+    group = res.get(log_groups[name], {}).get("Properties", {}).get("LogGroupName")
+    check(group == f"/aws/lambda/{p.get('FunctionName')}" and lc.get("LogGroup") in (None, group, {"Ref": log_groups[name]}),
+          f"{name}: logs go to the serverless-created log group {group}")
+# EMF lines carry no "level": Lambda files them under INFO, so a level above INFO drops the metrics.
+etl_level = res.get("CostEtlLambdaFunction", {}).get("Properties", {}).get("LoggingConfig", {}).get("ApplicationLogLevel")
+check(etl_level in ("TRACE", "DEBUG", "INFO"), f"costEtl: application log level keeps INFO lines, the EMF metrics ({etl_level})")
+
+# Dashboard: one per stage; the body is JSON once CloudFormation's ${...} are substituted.
+dashboards = of_type("AWS::CloudWatch::Dashboard")
+check(len(dashboards) == 1, f"one dashboard ({sorted(dashboards)})")
+dash = next(iter(dashboards.values()), {}).get("Properties", {})
+check(dash.get("DashboardName") == f"{service}-{stage}", f"dashboard named {service}-{stage} ({dash.get('DashboardName')})")
+body_src = dash.get("DashboardBody", {})
+body_src = body_src.get("Fn::Sub", "") if isinstance(body_src, dict) else ""
+check(isinstance(body_src, str) and body_src != "", "DashboardBody is a !Sub string")
+pseudo = {"AWS::Region", "AWS::AccountId", "AWS::Partition", "AWS::StackName", "AWS::URLSuffix"}
+refs = re.findall(r"\$\{([^!}][^}]*)\}", body_src)
+bad = [r for r in refs if r not in pseudo and r.split(".")[0] not in res]
+check(not bad, f"dashboard: every ${{...}} is a pseudo parameter or a resource of the stack ({bad})")
+text = body_src.replace("${!", "\x00")
+text = re.sub(r"\$\{([^}]*)\}", lambda m: "sub-" + re.sub(r"\W", "-", m.group(1)), text).replace("\x00", "${")
+try:
+    body = json.loads(text)
+except ValueError as e:
+    body = {}
+    check(False, f"dashboard body parses as JSON ({e})")
+widgets = body.get("widgets", [])
+check(bool(widgets) and all(w.get("x", 0) + w.get("width", 6) <= 24 for w in widgets), f"dashboard: {len(widgets)} widgets within 24 columns")
+expressions, named, stats_of, bad_ids = [], set(), {}, []
+for w in widgets:
+    ids = []
+    for m in w.get("properties", {}).get("metrics", []):
+        opts = m[-1] if m and isinstance(m[-1], dict) else {}
+        if "id" in opts:
+            ids.append(opts["id"])
+        if "expression" in opts:
+            expressions.append(opts["expression"])
+        else:
+            plain = [x for x in m if not isinstance(x, dict)]
+            key = tuple(plain)
+            named.add(key[:2])
+            stats_of.setdefault(key, set()).add(opts.get("stat", w["properties"].get("stat")))
+    if len(ids) != len(set(ids)) or not all(re.fullmatch(r"[a-z][a-zA-Z0-9_]*", i) for i in ids):
+        bad_ids.append(w.get("properties", {}).get("title"))
+check(not bad_ids, f"dashboard: metric ids unique per widget and valid ({bad_ids})")
+for metric in ["ClusterReachable", "FailedTasks", "RunningTasks", "PausedTasks", "UnassignedTasks", "TasksRestarted", "RestartsSkipped"]:
+    check(any(f"({metric}) FROM {cluster_schema} GROUP BY Cluster" in e for e in expressions),
+          f"dashboard: {metric} per cluster (Metrics Insights, cluster-level series)")
+check(not any(re.search(r"\bConnector\b", e) for e in expressions), "dashboard: no per-connector Metrics Insights query (dimension Connector)")
+for metric in ["ApproximateNumberOfMessagesVisible", "ApproximateAgeOfOldestMessage"]:
+    check(("AWS/SQS", metric) in named, f"dashboard: AWS/SQS {metric}")
+check(("AWS/SQS", "ApproximateNumberOfMessagesVisible", "QueueName", "sub-DeadLetterQueue-QueueName") in stats_of, "dashboard: DLQ depth")
+for metric in ["JobsSucceeded", "JobsDuplicate", "JobsRetried", "JobsDeadLettered", "BatchDuration"]:
+    check((etl_ns, metric) in named, f"dashboard: {etl_ns} {metric}")
+for fn in ["ConnectHealthLambdaFunction", "CostEtlLambdaFunction"]:
+    got = stats_of.get(("AWS/Lambda", "Duration", "FunctionName", f"sub-{fn}"), set())
+    check({"p50", "p99"} <= got, f"dashboard: AWS/Lambda Duration p50 and p99 of {fn} ({sorted(s for s in got if s)})")
+shown = [a for w in widgets if w.get("type") == "alarm" for a in w.get("properties", {}).get("alarms", [])]
+names = sorted(a["Properties"].get("AlarmName", "") for a in alarms.values())
+check(sorted(a.rsplit(":alarm:", 1)[-1] for a in shown) == names, f"dashboard: the alarm widget shows every alarm ({len(shown)} of {len(names)})")
+log_queries = [w["properties"].get("query", "") for w in widgets if w.get("type") == "log"]
+check(any("SOURCE 'sub-ConnectHealthLogGroup'" in q and 'fields.message = "task action"' in q and 'fields.action != "restarted"' in q for q in log_queries),
+      "dashboard: log widget with the latest connect-health 'task action' lines that are not restarts")
+
+# Saved Logs Insights queries, in the stage's folder, each scoped to the right log groups.
+queries = {q["Properties"].get("Name"): q["Properties"] for q in of_type("AWS::Logs::QueryDefinition").values()}
+connect_group, etl_group = {"Ref": "ConnectHealthLogGroup"}, {"Ref": "CostEtlLogGroup"}
+for name, groups, needles in [
+    ("why was this task not restarted", [connect_group], ['fields.message = "task action"', 'fields.action != "restarted"', "fields.rule", "fields.root_cause", "fields.detail"]),
+    ("dead letters by reason", [etl_group], ['fields.outcome = "dead_lettered"', "count(*)", "by fields.reason_code"]),
+    ("one invocation", [connect_group, etl_group], ["span.requestId", "sort @timestamp"]),
+]:
+    q = queries.get(f"{service}-{stage}/{name}", {})
+    check(q.get("LogGroupNames") == groups and all(n in q.get("QueryString", "") for n in needles),
+          f"saved query '{service}-{stage}/{name}' on {[g['Ref'] for g in groups]}")
 
 # Least privilege: no wildcard actions; Resource "*" only where the API has no resource ARN.
 for lid, role in of_type("AWS::IAM::Role").items():
@@ -171,6 +351,23 @@ for pol in res.get("CostEtlRole", {}).get("Properties", {}).get("Policies", []):
             pacing.append(json.dumps(st.get("Resource")))
 check(len(pacing) == 1 and "JobsQueue" in pacing[0] and "DeadLetterQueue" not in pacing[0],
       f"costEtl may change visibility on the jobs queue only: {pacing}")
+
+# Dead letters and requeues: SendMessage on the DLQ and the jobs queue, nowhere else.
+sends = []
+for pol in res.get("CostEtlRole", {}).get("Properties", {}).get("Policies", []):
+    for st in pol["PolicyDocument"]["Statement"]:
+        actions = st["Action"] if isinstance(st["Action"], list) else [st["Action"]]
+        if "sqs:SendMessage" in actions:
+            targets = st["Resource"] if isinstance(st["Resource"], list) else [st["Resource"]]
+            sends.extend(json.dumps(t) for t in targets)
+check(len(sends) == 2 and any("DeadLetterQueue" in t for t in sends) and any("JobsQueue" in t for t in sends),
+      f"costEtl may send to the DLQ and the jobs queue only: {sends}")
+
+# The function dead-letters a job on the last delivery the redrive policy allows: both must agree.
+etl_env = res["CostEtlLambdaFunction"]["Properties"]["Environment"]["Variables"]
+redrive = res["JobsQueue"]["Properties"]["RedrivePolicy"]["maxReceiveCount"]
+check(str(etl_env.get("MAX_RECEIVE_COUNT")) == str(redrive),
+      f"costEtl MAX_RECEIVE_COUNT ({etl_env.get('MAX_RECEIVE_COUNT')}) equals the jobs queue's maxReceiveCount ({redrive})")
 
 if failures:
     print(f"{len(failures)} check(s) failed", file=sys.stderr)
