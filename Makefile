@@ -1,7 +1,8 @@
 # The two commands a newcomer needs (see README):
 #   make run    the main job, locally, end to end
 #   make test   every test: unit, integration against moto and local peers, end to end under the
-#               Lambda Runtime API emulator, and the deploy stack checks
+#               Lambda Runtime API emulator, the deploy stack checks, and the Airflow provider on
+#               real Airflow
 # Everything else here is what those two are made of.
 
 SHELL := /bin/bash
@@ -33,6 +34,8 @@ test: tools
 	@# `serverless invoke local` error paths (its runs against the peers are Rust tests in tests/).
 	SLS_TELEMETRY_DISABLED=1 SLS_NOTIFICATIONS_MODE=off node --test sls/test/
 	$(CARGO) test --workspace --all-targets
+	@# The Airflow provider and the README's DAG on real Airflow, with the cost-jobs wheel built here.
+	@bash scripts/airflow-tests.sh
 
 plan: tools
 	npx serverless plan --stage $(or $(STAGE),dev)

@@ -1,13 +1,13 @@
 #!/usr/bin/env bash
 # Install the pinned tools that tests, the local pipeline and deploys need, into the repo:
-#   .tools/venv     cargo-lambda (+ zig for cross builds), moto[server], cfn-lint
+#   .tools/venv     cargo-lambda (+ zig for cross builds), moto[server], cfn-lint, maturin (the cost-jobs wheel)
 #   node_modules    osls (the `serverless`/`sls` command, serverless v3 line) and friends, from package-lock.json
 #   rust target     aarch64-unknown-linux-gnu (Lambda arm64); skipped with a note when it cannot be installed
 # Idempotent: a stamp file records what was installed, so a second run takes about a second.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
-PY_PINS=(cargo-lambda==1.9.2 "moto[server]==5.2.5" cfn-lint==1.58.0)
+PY_PINS=(cargo-lambda==1.9.2 "moto[server]==5.2.5" cfn-lint==1.58.0 maturin==1.16.0)
 TOOLS=.tools
 VENV=$TOOLS/venv
 STAMP=$TOOLS/stamp
@@ -16,7 +16,7 @@ want_stamp="$(printf '%s\n' "${PY_PINS[@]}"; sha256sum package-lock.json 2>/dev/
 say() { printf '[install-tools] %s\n' "$*" >&2; }
 
 mkdir -p "$TOOLS"
-if [[ -f $STAMP && "$(cat "$STAMP")" == "$want_stamp" && -x $VENV/bin/moto_server && -x $VENV/bin/cargo-lambda && -d node_modules/osls ]]; then
+if [[ -f $STAMP && "$(cat "$STAMP")" == "$want_stamp" && -x $VENV/bin/moto_server && -x $VENV/bin/cargo-lambda && -x $VENV/bin/maturin && -d node_modules/osls ]]; then
   say "tools up to date (.tools/, node_modules/)"
 else
   PY=${PYTHON:-python3}

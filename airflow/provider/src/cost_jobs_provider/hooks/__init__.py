@@ -1,0 +1,1 @@
+"""Hooks: running `cost-jobs` with an Airflow AWS connection."""

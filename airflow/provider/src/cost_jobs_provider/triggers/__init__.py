@@ -1,0 +1,1 @@
+"""Triggers: `CostJobsRunTrigger`, the deferrable sensor's wait."""
