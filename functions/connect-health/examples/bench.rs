@@ -48,7 +48,7 @@ fn main() {
         let run_time = started.elapsed();
         let rss_after = peak_rss_kib();
         // The metrics step alone, again, to split the invocation time.
-        let datums = connect_health::metrics::datums(&report);
+        let datums = connect_health::metrics::datums(&report, connect_health::config::ConnectorMetrics::All);
         let t = Instant::now();
         let batches = connect_health::metrics::batches(&datums, report.run_at);
         let published = connect_health::metrics::publish(&aws_sdk_cloudwatch::Client::new(&moto.sdk_config()), "Bench", batches).await;

@@ -36,6 +36,36 @@ pub struct Config {
     pub conflict_attempts: u32,
     /// First pause after a 409; doubled after each further one.
     pub conflict_backoff: Duration,
+    /// Which connectors get their own metric series (`CONNECTOR_METRICS`).
+    pub connector_metrics: ConnectorMetrics,
+}
+
+/// Which connectors get per-connector metric series. CloudWatch bills every distinct series
+/// ($0.30 a month each for the first 10,000 at us-east-1 list prices, prorated by the hours it
+/// receives data): seven series per connector on every run is about $2.10 per connector a month.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ConnectorMetrics {
+    /// Only connectors with something to say this run: a task or the connector not RUNNING, or
+    /// a restart decision. A healthy connector publishes nothing per connector (missing data
+    /// means healthy); the cluster-level series carry the alarms. The default.
+    Problems,
+    /// Every connector, every run (the original "RUNNING and FAILED per connector").
+    All,
+    /// No per-connector series; cluster-level series only.
+    None,
+}
+
+impl std::str::FromStr for ConnectorMetrics {
+    type Err = ();
+
+    fn from_str(text: &str) -> Result<Self, ()> {
+        match text.trim().to_ascii_lowercase().as_str() {
+            "problems" => Ok(ConnectorMetrics::Problems),
+            "all" => Ok(ConnectorMetrics::All),
+            "none" => Ok(ConnectorMetrics::None),
+            _ => Err(()),
+        }
+    }
 }
 
 impl Config {
@@ -53,6 +83,7 @@ impl Config {
             reserve: Duration::from_secs(3),
             conflict_attempts: 3,
             conflict_backoff: Duration::from_millis(250),
+            connector_metrics: ConnectorMetrics::Problems,
         }
     }
 
@@ -90,6 +121,7 @@ impl Config {
             max_restarts: env.parse_or("MAX_RESTARTS", defaults.max_restarts, "a whole number of restarts")?,
             http_timeout: env.seconds_or("CONNECT_TIMEOUT_SECONDS", defaults.http_timeout)?,
             max_body_bytes: env.parse_or("CONNECT_MAX_BODY_BYTES", defaults.max_body_bytes, "a whole number of bytes")?,
+            connector_metrics: env.parse_or("CONNECTOR_METRICS", defaults.connector_metrics, "problems, all or none")?,
             ..defaults
         })
     }
@@ -151,6 +183,21 @@ mod tests {
         assert!(c.dry_run);
         assert_eq!(c.restart_state_table.as_deref(), Some("restarts"));
         assert_eq!(c.metrics_namespace, "Team/Connect");
+    }
+
+    #[test]
+    fn connector_metrics_default_to_problems_and_take_all_or_none() {
+        let env = |value: Option<&str>| {
+            let mut pairs = vec![("CONNECT_URL", "http://connect:8083")];
+            if let Some(v) = value {
+                pairs.push(("CONNECTOR_METRICS", v));
+            }
+            Config::from_env(&Env::from_pairs(pairs))
+        };
+        assert_eq!(env(None).unwrap().connector_metrics, ConnectorMetrics::Problems);
+        assert_eq!(env(Some("all")).unwrap().connector_metrics, ConnectorMetrics::All);
+        assert_eq!(env(Some("NONE")).unwrap().connector_metrics, ConnectorMetrics::None);
+        assert_eq!(env(Some("some")).unwrap_err().var, "CONNECTOR_METRICS");
     }
 
     #[test]

@@ -109,7 +109,7 @@ impl App {
     }
 
     async fn publish_metrics(&self, report: &Report) -> MetricsReport {
-        let datums = metrics::datums(report);
+        let datums = metrics::datums(report, self.config.connector_metrics);
         let count = datums.len();
         let batches = metrics::batches(&datums, report.run_at);
         let namespace = self.config.metrics_namespace.clone();

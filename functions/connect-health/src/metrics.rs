@@ -6,7 +6,8 @@ mod batching;
 
 pub use batching::{batches, dimension_value, encoded_size_estimate, split_ranges, MAX_BATCH_BYTES, MAX_DATUMS_PER_CALL, MAX_DIMENSION_CHARS};
 
-use crate::report::{ActionTaken, ClusterReport, MetricsReport, Report};
+use crate::config::ConnectorMetrics;
+use crate::report::{ActionTaken, ClusterReport, ConnectorReport, MetricsReport, Report};
 use crate::status::State;
 use aws_sdk_cloudwatch::types::MetricDatum;
 use common::error::AwsError;
@@ -23,16 +24,23 @@ pub struct Datum {
 }
 
 /// Every datum of a run. An unreachable cluster publishes only `ClusterReachable` = 0, so
-/// its absent counts are not mistaken for zeros.
-pub fn datums(report: &Report) -> Vec<Datum> {
+/// its absent counts are not mistaken for zeros. Per-connector datums follow `per_connector`.
+pub fn datums(report: &Report, per_connector: ConnectorMetrics) -> Vec<Datum> {
     let mut out = Vec::new();
     for cluster in &report.clusters {
-        cluster_datums(cluster, &mut out);
+        cluster_datums(cluster, per_connector, &mut out);
     }
     out
 }
 
-fn cluster_datums(cluster: &ClusterReport, out: &mut Vec<Datum>) {
+/// Whether a connector has something to say this run: a task or the connector itself not
+/// RUNNING, or any restart decision about it.
+pub fn has_problems(connector: &ConnectorReport) -> bool {
+    let t = &connector.tasks;
+    t.failed + t.paused + t.unassigned + t.restarting + t.other > 0 || connector.state != State::Running || !connector.actions.is_empty()
+}
+
+fn cluster_datums(cluster: &ClusterReport, per_connector: ConnectorMetrics, out: &mut Vec<Datum>) {
     let per_cluster = |name, value: u32| Datum { name, cluster: cluster.name.clone(), connector: None, value: f64::from(value) };
     out.push(per_cluster("ClusterReachable", u32::from(cluster.reachable)));
     if !cluster.reachable {
@@ -48,7 +56,12 @@ fn cluster_datums(cluster: &ClusterReport, out: &mut Vec<Datum>) {
     out.push(per_cluster("TasksRestarted", cluster.actions.restarted));
     // Failures that need a human: a policy skip or the restart cap (backing off is not counted).
     out.push(per_cluster("RestartsSkipped", cluster.actions.skipped));
-    for connector in &cluster.connectors {
+    let wanted = |connector: &&ConnectorReport| match per_connector {
+        ConnectorMetrics::All => true,
+        ConnectorMetrics::Problems => has_problems(connector),
+        ConnectorMetrics::None => false,
+    };
+    for connector in cluster.connectors.iter().filter(wanted) {
         let datum = |name, value: u32| Datum { name, cluster: cluster.name.clone(), connector: Some(connector.name.clone()), value: f64::from(value) };
         out.push(datum("RunningTasks", connector.tasks.running));
         out.push(datum("FailedTasks", connector.tasks.failed));
@@ -189,7 +202,7 @@ mod tests {
 
     #[test]
     fn datums_follow_the_design_names_and_dimensions() {
-        let d = datums(&report());
+        let d = datums(&report(), ConnectorMetrics::All);
         let find = |name: &str, cluster: &str, connector: Option<&str>| find(&d, name, cluster, connector);
         assert_eq!(d.len(), 9 + 3 * 7 + 1);
         assert_eq!(find("ClusterReachable", "main", None), Some(1.0));
@@ -212,7 +225,7 @@ mod tests {
 
     #[test]
     fn cluster_datums_sum_paused_unassigned_restarted_and_skipped_over_connectors() {
-        let d = datums(&report());
+        let d = datums(&report(), ConnectorMetrics::All);
         assert_eq!(find(&d, "PausedTasks", "main", None), Some(5.0));
         assert_eq!(find(&d, "UnassignedTasks", "main", None), Some(3.0));
         assert_eq!(find(&d, "TasksRestarted", "main", None), Some(6.0));
@@ -224,6 +237,34 @@ mod tests {
         assert_eq!(find(&d, "TasksRestarted", "main", Some("s3-sink")), Some(5.0), "per-connector datums stay");
         assert_eq!(find(&d, "RestartsSkipped", "main", Some("s3-sink")), Some(1.0));
         assert_eq!(find(&d, "PausedTasks", "main", Some("s3-sink")), Some(5.0));
+    }
+
+    #[test]
+    fn by_default_only_connectors_with_something_to_say_get_series() {
+        let mut r = report();
+        let healthy = ConnectorReport { name: "healthy".into(), kind: Some("source".into()), state: State::Running, tasks: TaskCounts { running: 3, ..TaskCounts::default() }, actions: Vec::new() };
+        let mut connectors = r.clusters[0].connectors.clone();
+        connectors.push(healthy.clone());
+        r.clusters[0] = ClusterReport::from_connectors("main", "3.7.0".into(), connectors, 3);
+        assert!(!has_problems(&healthy));
+        let per_connector = |d: &[Datum], name: &str| d.iter().filter(|x| x.connector.as_deref() == Some(name)).count();
+
+        let problems = datums(&r, ConnectorMetrics::Problems);
+        assert_eq!(per_connector(&problems, "healthy"), 0, "a healthy connector publishes nothing of its own");
+        assert_eq!(per_connector(&problems, "es-sink"), 7);
+        assert_eq!(per_connector(&problems, "jdbc"), 7, "a FAILED connector instance");
+        assert_eq!(find(&problems, "RunningTasks", "main", None), Some(7.0), "the cluster totals still count it");
+
+        let all = datums(&r, ConnectorMetrics::All);
+        assert_eq!(per_connector(&all, "healthy"), 7);
+        let none = datums(&r, ConnectorMetrics::None);
+        assert!(none.iter().all(|x| x.connector.is_none()));
+        assert_eq!(none.len(), 9 + 1, "cluster-level series only");
+
+        // A healthy cluster of 20 connectors: the cluster-level series and nothing else.
+        let twenty: Vec<ConnectorReport> = (0..20).map(|i| ConnectorReport { name: format!("c{i}"), ..healthy.clone() }).collect();
+        let quiet = Report { clusters: vec![ClusterReport::from_connectors("main", "3.7.0".into(), twenty, 2)], ..report() };
+        assert_eq!(datums(&quiet, ConnectorMetrics::Problems).len(), 9, "at most a dozen series for a healthy cluster");
     }
 
     fn refused(n: usize) -> AwsError {
