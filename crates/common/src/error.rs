@@ -53,7 +53,7 @@ pub struct AwsError {
 
 /// Service error codes that retrying cannot fix: the resource is missing or access is denied.
 #[cfg(feature = "aws")]
-const PERMANENT_CODES: [&str; 8] = [
+const PERMANENT_CODES: [&str; 9] = [
     "NoSuchBucket",
     "ResourceNotFoundException",
     "AWS.SimpleQueueService.NonExistentQueue",
@@ -62,6 +62,7 @@ const PERMANENT_CODES: [&str; 8] = [
     "AccessDenied",
     "AccessDeniedException",
     "InvalidSecurity",
+    "ParameterNotFound",
 ];
 
 #[cfg(feature = "aws")]
@@ -88,7 +89,7 @@ impl AwsError {
 
     /// The service said the resource (queue, table, bucket, secret) does not exist.
     pub fn is_not_found(&self) -> bool {
-        matches!(self.code.as_deref(), Some("NoSuchBucket" | "ResourceNotFoundException" | "AWS.SimpleQueueService.NonExistentQueue" | "QueueDoesNotExist" | "NonExistentQueue"))
+        matches!(self.code.as_deref(), Some("NoSuchBucket" | "ResourceNotFoundException" | "AWS.SimpleQueueService.NonExistentQueue" | "QueueDoesNotExist" | "NonExistentQueue" | "ParameterNotFound"))
     }
 
     /// A failure that retrying cannot fix (missing resource, access denied).

@@ -203,7 +203,7 @@ impl App {
         if let Some(auth) = cached.as_ref() {
             return Ok((Some(auth.clone()), false));
         }
-        let auth = common::secrets::read_json::<BasicAuth>(&self.clients.secrets, secret_id).await.map_err(|e| format!("basic-auth {e}"))?;
+        let auth = common::secrets::read_json::<BasicAuth>(&self.clients.secret_source(), secret_id).await.map_err(|e| format!("basic-auth {e}"))?;
         *cached = Some(auth.clone());
         Ok((Some(auth), true))
     }

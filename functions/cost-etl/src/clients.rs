@@ -10,6 +10,8 @@ pub struct Clients {
     pub sqs: aws_sdk_sqs::Client,
     pub dynamodb: aws_sdk_dynamodb::Client,
     pub secrets: aws_sdk_secretsmanager::Client,
+    /// For secrets kept as SSM parameters (`ssm:` ids).
+    pub ssm: aws_sdk_ssm::Client,
     pub http: reqwest::Client,
 }
 
@@ -20,8 +22,14 @@ impl Clients {
             sqs: aws_sdk_sqs::Client::new(sdk),
             dynamodb: aws_sdk_dynamodb::Client::new(sdk),
             secrets: aws_sdk_secretsmanager::Client::new(sdk),
+            ssm: aws_sdk_ssm::Client::new(sdk),
             http: http_client()?,
         })
+    }
+
+    /// Where secrets are read from: Secrets Manager, or SSM for an `ssm:` id or parameter ARN.
+    pub fn secret_source(&self) -> common::secrets::SecretSource {
+        common::secrets::SecretSource::new(self.secrets.clone(), self.ssm.clone())
     }
 }
 
@@ -34,4 +42,3 @@ pub fn http_client() -> Result<reqwest::Client, reqwest::Error> {
         .connect_timeout(Duration::from_secs(5))
         .build()
 }
-

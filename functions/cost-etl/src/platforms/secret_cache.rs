@@ -1,7 +1,7 @@
 //! Credentials: [`Redacted`] strings that never print, and [`SecretCache`], a platform's secret
 //! read once per cold start and shared by every record.
 
-use common::secrets::SecretError;
+use common::secrets::{SecretError, SecretSource};
 use serde::de::DeserializeOwned;
 use std::fmt;
 use std::sync::Arc;
@@ -29,14 +29,14 @@ impl fmt::Debug for Redacted {
 /// A failed read is not cached (the next record tries again); credentials the platform
 /// rejected are dropped with [`SecretCache::invalidate`], so a rotated secret is picked up.
 pub struct SecretCache<T> {
-    client: aws_sdk_secretsmanager::Client,
+    source: SecretSource,
     secret_id: String,
     cached: tokio::sync::Mutex<Option<Arc<T>>>,
 }
 
 impl<T: DeserializeOwned + Send + Sync> SecretCache<T> {
-    pub fn new(client: aws_sdk_secretsmanager::Client, secret_id: String) -> Self {
-        SecretCache { client, secret_id, cached: tokio::sync::Mutex::new(None) }
+    pub fn new(source: SecretSource, secret_id: String) -> Self {
+        SecretCache { source, secret_id, cached: tokio::sync::Mutex::new(None) }
     }
 
     pub async fn get(&self) -> Result<Arc<T>, SecretError> {
@@ -44,7 +44,7 @@ impl<T: DeserializeOwned + Send + Sync> SecretCache<T> {
         if let Some(value) = cached.as_ref() {
             return Ok(value.clone());
         }
-        let value = Arc::new(common::secrets::read_json::<T>(&self.client, &self.secret_id).await?);
+        let value = Arc::new(common::secrets::read_json::<T>(&self.source, &self.secret_id).await?);
         *cached = Some(value.clone());
         Ok(value)
     }

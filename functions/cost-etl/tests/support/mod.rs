@@ -137,6 +137,11 @@ impl World {
         WorldBuilder::default()
     }
 
+    /// The SDK configuration pointing at this world's moto.
+    pub fn sdk_config(&self) -> aws_config::SdkConfig {
+        self._moto.sdk_config()
+    }
+
     /// A fresh App: what a cold start builds (no cached tokens, currencies or secrets).
     pub fn app(&self) -> App {
         App::new(self.config.clone(), self.clients.clone())

@@ -67,7 +67,7 @@ impl GoogleAdsAdapter {
             base: config.endpoints.google_ads_api_base.clone(),
             version: config.endpoints.google_ads_api_version.clone(),
             token_url: config.endpoints.google_oauth_token_url.clone(),
-            secret: SecretCache::new(clients.secrets.clone(), config.secret_id(PLATFORM)),
+            secret: SecretCache::new(clients.secret_source(), config.secret_id(PLATFORM)),
             access: tokio::sync::Mutex::new(None),
             timeout: config.platform_timeout,
         }

@@ -44,7 +44,7 @@ impl MetaAdapter {
             http: clients.http.clone(),
             base: config.endpoints.meta_api_base.clone(),
             version: config.endpoints.meta_api_version.clone(),
-            token: SecretCache::new(clients.secrets.clone(), config.secret_id(PLATFORM)),
+            token: SecretCache::new(clients.secret_source(), config.secret_id(PLATFORM)),
             timeout: config.platform_timeout,
         }
     }

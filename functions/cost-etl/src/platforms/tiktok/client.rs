@@ -58,7 +58,7 @@ impl TiktokAdapter {
         TiktokAdapter {
             http: clients.http.clone(),
             base: config.endpoints.tiktok_api_base.trim_end_matches('/').to_string(),
-            token: SecretCache::new(clients.secrets.clone(), config.secret_id(PLATFORM)),
+            token: SecretCache::new(clients.secret_source(), config.secret_id(PLATFORM)),
             timeout: config.platform_timeout,
             currencies: Mutex::new(HashMap::new()),
         }
