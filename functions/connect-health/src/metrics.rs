@@ -46,9 +46,9 @@ fn cluster_datums(cluster: &ClusterReport, per_connector: ConnectorMetrics, out:
     if !cluster.reachable {
         return;
     }
-    // The cluster's totals are sums over its connectors (`ClusterReport::from_connectors`).
-    out.push(per_cluster("Connectors", cluster.connectors_total));
-    out.push(per_cluster("FailedConnectors", cluster.failed_connectors));
+    // The cluster's totals are sums over its connectors (`ClusterReport::from_connectors`). These
+    // series are always published: they carry the alarms and the dashboard, and missing data on
+    // them alarms. Each is a CloudWatch custom metric billed per month.
     out.push(per_cluster("RunningTasks", cluster.tasks.running));
     out.push(per_cluster("FailedTasks", cluster.tasks.failed));
     out.push(per_cluster("PausedTasks", cluster.tasks.paused));
@@ -56,20 +56,34 @@ fn cluster_datums(cluster: &ClusterReport, per_connector: ConnectorMetrics, out:
     out.push(per_cluster("TasksRestarted", cluster.actions.restarted));
     // Failures that need a human: a policy skip or the restart cap (backing off is not counted).
     out.push(per_cluster("RestartsSkipped", cluster.actions.skipped));
-    let wanted = |connector: &&ConnectorReport| match per_connector {
-        ConnectorMetrics::All => true,
-        ConnectorMetrics::Problems => has_problems(connector),
-        ConnectorMetrics::None => false,
-    };
-    for connector in cluster.connectors.iter().filter(wanted) {
+    // Not alarmed: FailedConnectors only while some connector instance is FAILED (missing means
+    // none), Connectors only when every series is wanted.
+    if cluster.failed_connectors > 0 || per_connector == ConnectorMetrics::All {
+        out.push(per_cluster("FailedConnectors", cluster.failed_connectors));
+    }
+    if per_connector == ConnectorMetrics::All {
+        out.push(per_cluster("Connectors", cluster.connectors_total));
+    }
+    for connector in &cluster.connectors {
         let datum = |name, value: u32| Datum { name, cluster: cluster.name.clone(), connector: Some(connector.name.clone()), value: f64::from(value) };
-        out.push(datum("RunningTasks", connector.tasks.running));
-        out.push(datum("FailedTasks", connector.tasks.failed));
-        out.push(datum("PausedTasks", connector.tasks.paused));
-        out.push(datum("UnassignedTasks", connector.tasks.unassigned));
-        out.push(datum("ConnectorFailed", u32::from(connector.state == State::Failed)));
-        out.push(datum("TasksRestarted", connector.count(ActionTaken::Restarted)));
-        out.push(datum("RestartsSkipped", connector.count(ActionTaken::Skipped)));
+        let values = [
+            ("RunningTasks", connector.tasks.running),
+            ("FailedTasks", connector.tasks.failed),
+            ("PausedTasks", connector.tasks.paused),
+            ("UnassignedTasks", connector.tasks.unassigned),
+            ("ConnectorFailed", u32::from(connector.state == State::Failed)),
+            ("TasksRestarted", connector.count(ActionTaken::Restarted)),
+            ("RestartsSkipped", connector.count(ActionTaken::Skipped)),
+        ];
+        match per_connector {
+            ConnectorMetrics::All => out.extend(values.map(|(name, value)| datum(name, value))),
+            // Only what says something: the non-zero problem counts of a connector with a problem
+            // (missing data on a per-connector series means healthy, or zero).
+            ConnectorMetrics::Problems if has_problems(connector) => {
+                out.extend(values.into_iter().filter(|(name, value)| *name != "RunningTasks" && *value > 0).map(|(name, value)| datum(name, value)))
+            }
+            ConnectorMetrics::Problems | ConnectorMetrics::None => {}
+        }
     }
 }
 
@@ -251,20 +265,28 @@ mod tests {
 
         let problems = datums(&r, ConnectorMetrics::Problems);
         assert_eq!(per_connector(&problems, "healthy"), 0, "a healthy connector publishes nothing of its own");
-        assert_eq!(per_connector(&problems, "es-sink"), 7);
-        assert_eq!(per_connector(&problems, "jdbc"), 7, "a FAILED connector instance");
+        // es-sink: its non-zero problem counts (failed 2, unassigned 1, restarted 1, skipped 1),
+        // not RunningTasks, not the zeros.
+        assert_eq!(per_connector(&problems, "es-sink"), 4);
+        assert_eq!(find(&problems, "UnassignedTasks", "main", Some("es-sink")), Some(1.0));
+        assert_eq!(find(&problems, "PausedTasks", "main", Some("es-sink")), None);
+        assert_eq!(find(&problems, "RunningTasks", "main", Some("es-sink")), None);
+        assert_eq!(per_connector(&problems, "jdbc"), 1, "a FAILED connector instance: ConnectorFailed");
         assert_eq!(find(&problems, "RunningTasks", "main", None), Some(7.0), "the cluster totals still count it");
+        assert_eq!(find(&problems, "FailedConnectors", "main", None), Some(1.0), "published while a connector is FAILED");
+        assert_eq!(find(&problems, "Connectors", "main", None), None, "only with CONNECTOR_METRICS=all");
 
         let all = datums(&r, ConnectorMetrics::All);
         assert_eq!(per_connector(&all, "healthy"), 7);
         let none = datums(&r, ConnectorMetrics::None);
         assert!(none.iter().all(|x| x.connector.is_none()));
-        assert_eq!(none.len(), 9 + 1, "cluster-level series only");
+        assert_eq!(none.len(), 8 + 1, "cluster-level series only: seven, FailedConnectors, and the unreachable cluster's ClusterReachable");
 
         // A healthy cluster of 20 connectors: the cluster-level series and nothing else.
         let twenty: Vec<ConnectorReport> = (0..20).map(|i| ConnectorReport { name: format!("c{i}"), ..healthy.clone() }).collect();
         let quiet = Report { clusters: vec![ClusterReport::from_connectors("main", "3.7.0".into(), twenty, 2)], ..report() };
-        assert_eq!(datums(&quiet, ConnectorMetrics::Problems).len(), 9, "at most a dozen series for a healthy cluster");
+        let names: Vec<&str> = datums(&quiet, ConnectorMetrics::Problems).iter().map(|d| d.name).collect();
+        assert_eq!(names, ["ClusterReachable", "RunningTasks", "FailedTasks", "PausedTasks", "UnassignedTasks", "TasksRestarted", "RestartsSkipped"], "a healthy cluster: the alarmed and charted series, nothing else");
     }
 
     fn refused(n: usize) -> AwsError {

@@ -48,24 +48,26 @@ async fn restarts_exactly_the_transient_failures_and_publishes_metrics() {
     assert_eq!(cluster_report["reachable"], true);
     assert_eq!(cluster_report["version"], "3.7.0");
     assert_eq!(cluster_report["http_calls"], 4);
-    // Per-connector series for the three connectors with a problem only (CONNECTOR_METRICS=problems).
-    assert_eq!(report["metrics"]["datums"], 9 + 3 * 7);
+    // CONNECTOR_METRICS=problems: the 7 cluster series, FailedConnectors (jdbc-source is FAILED),
+    // and the non-zero problem counts of the three connectors with a problem: es-sink (failed,
+    // restarted, skipped), jdbc-source (connector failed, skipped), paused-sink (paused).
+    assert_eq!(report["metrics"]["datums"], 7 + 1 + 3 + 2 + 1);
     assert_eq!(report["metrics"]["put_calls"], 1);
     assert_eq!(report["metrics"]["failed_batches"], 0);
     assert!(report["metrics"].get("error").is_none(), "{report}");
 
     let m = |name: &'static str, connector: Option<&'static str>| metric(&moto, "KafkaConnect", name, "main", connector);
     assert_eq!(m("ClusterReachable", None).await, Some(1.0));
-    assert_eq!(m("Connectors", None).await, Some(4.0));
+    assert_eq!(m("Connectors", None).await, None, "only with CONNECTOR_METRICS=all");
     assert_eq!(m("FailedConnectors", None).await, Some(1.0));
     assert_eq!(m("RunningTasks", None).await, Some(3.0));
     assert_eq!(m("FailedTasks", None).await, Some(3.0));
     assert_eq!(m("FailedTasks", Some("es-sink")).await, Some(3.0));
-    assert_eq!(m("RunningTasks", Some("es-sink")).await, Some(1.0));
+    assert_eq!(m("RunningTasks", Some("es-sink")).await, None, "RUNNING counts are not a problem");
     assert_eq!(m("TasksRestarted", Some("es-sink")).await, Some(2.0));
     assert_eq!(m("RestartsSkipped", Some("es-sink")).await, Some(1.0));
     assert_eq!(m("ConnectorFailed", Some("jdbc-source")).await, Some(1.0));
-    assert_eq!(m("ConnectorFailed", Some("paused-sink")).await, Some(0.0), "paused is not failed");
+    assert_eq!(m("ConnectorFailed", Some("paused-sink")).await, None, "paused is not failed: no zero series");
     assert_eq!(m("PausedTasks", Some("paused-sink")).await, Some(2.0));
     assert_eq!(m("UnassignedTasks", Some("s3-sink")).await, None, "s3-sink is healthy: no series of its own (missing data means healthy)");
     // Cluster-level sums over the connectors (dimension Cluster only).
@@ -178,7 +180,7 @@ async fn dry_run_decides_and_restarts_nothing() {
     );
     let ddb = aws_sdk_dynamodb::Client::new(&moto.sdk_config());
     assert_eq!(ddb.scan().table_name(TABLE).send().await.unwrap().count(), 0, "dry run writes no restart state");
-    assert_eq!(metric(&moto, "KafkaConnect", "TasksRestarted", "main", Some("es-sink")).await, Some(0.0));
+    assert_eq!(metric(&moto, "KafkaConnect", "TasksRestarted", "main", Some("es-sink")).await, None, "nothing restarted, no series");
 }
 
 #[tokio::test]

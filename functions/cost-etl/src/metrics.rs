@@ -38,17 +38,21 @@ impl BatchCounts {
         counts
     }
 
+    /// The EMF line: as metrics, only the series an alarm or the dashboard reads (each is a
+    /// CloudWatch custom metric billed by the hours it receives data); the other counts ride on
+    /// the same line as plain members, for Logs Insights.
     pub fn metrics(&self, namespace: &str, elapsed: Duration) -> MetricSet {
         MetricSet::new(namespace)
             .dimension("Service", "cost-etl")
-            .count("BatchRecords", self.records as u64)
             .count("JobsSucceeded", self.succeeded as u64)
             .count("JobsDuplicate", self.duplicate as u64)
             .count("JobsRetried", self.retry as u64)
             .count("JobsDeadLettered", self.dead_lettered as u64)
-            .count("RowsWritten", self.rows_written as u64)
-            .count("ObjectsWritten", self.objects_written as u64)
             .metric("BatchDuration", Unit::Milliseconds, elapsed.as_millis() as f64)
+            .property("BatchRecords", self.records.to_string())
+            .property("JobsRequeued", self.requeued.to_string())
+            .property("RowsWritten", self.rows_written.to_string())
+            .property("ObjectsWritten", self.objects_written.to_string())
     }
 }
 
@@ -109,5 +113,8 @@ mod tests {
         let doc = counts.metrics("CostEtl", Duration::from_millis(5)).to_json(std::time::UNIX_EPOCH);
         assert_eq!(doc["JobsRetried"], 3.0);
         assert_eq!(doc["_aws"]["CloudWatchMetrics"][0]["Namespace"], "CostEtl");
+        let metric_names: Vec<&str> = doc["_aws"]["CloudWatchMetrics"][0]["Metrics"].as_array().unwrap().iter().map(|m| m["Name"].as_str().unwrap()).collect();
+        assert_eq!(metric_names, ["JobsSucceeded", "JobsDuplicate", "JobsRetried", "JobsDeadLettered", "BatchDuration"], "only the series an alarm or the dashboard reads");
+        assert_eq!(doc["RowsWritten"], "12", "the rest is on the line for Logs Insights, not a metric");
     }
 }
