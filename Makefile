@@ -9,7 +9,7 @@ SHELL := /bin/bash
 .DEFAULT_GOAL := help
 CARGO ?= cargo
 
-.PHONY: help tools build run test test-rust check-stack rehearsal plan bench
+.PHONY: help tools build run test test-rust check-stack rehearsal plan bench cost
 
 help:
 	@echo "make run    - run the whole pipeline locally (build, local AWS + Kafka Connect + ad platform peers, invoke both functions)"
@@ -42,3 +42,8 @@ plan: tools
 
 bench: tools
 	@bash scripts/bench.sh
+
+cost: tools
+	@# docs/cost.md's tables, measured: the functions against moto and the local peers, priced.
+	$(CARGO) build --quiet --workspace --all-targets
+	@"$${CARGO_TARGET_DIR:-target}/debug/examples/cost-model"

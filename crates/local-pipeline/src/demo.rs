@@ -33,7 +33,7 @@ const BAD_CONFIG: &str = "org.apache.kafka.common.config.ConfigException: Invali
 \tat org.apache.kafka.connect.runtime.WorkerSourceTask.execute(WorkerSourceTask.java:232)
 ";
 
-const POISON_RECORD: &str = "org.apache.kafka.connect.errors.ConnectException: Tolerance exceeded in error handler
+pub const POISON_RECORD: &str = "org.apache.kafka.connect.errors.ConnectException: Tolerance exceeded in error handler
 \tat org.apache.kafka.connect.runtime.errors.RetryWithToleranceOperator.execAndHandleError(RetryWithToleranceOperator.java:206)
 Caused by: org.apache.kafka.connect.errors.DataException: Failed to deserialize data for topic clicks to Avro:
 \tat io.confluent.connect.avro.AvroConverter.toConnectData(AvroConverter.java:148)

@@ -23,6 +23,10 @@ pub const STAGE: &str = "local";
 pub struct Progress(Instant);
 
 impl Progress {
+    pub fn start() -> Progress {
+        Progress(Instant::now())
+    }
+
     pub fn say(&self, line: &str) {
         eprintln!("[{:>5.1}s] {line}", self.0.elapsed().as_secs_f64());
     }
