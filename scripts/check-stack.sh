@@ -2,8 +2,16 @@
 # Check the deployable stack offline: `serverless package --stage test` (no login, no network),
 # cfn-lint on the CloudFormation template it makes, then assertions on that template for the
 # properties this project depends on (the Python below says which and why): functions, queues,
-# tables, bucket, IAM, and the operability pieces (alarms with their runbook links, JSON logs, the
-# dashboard, the saved Logs Insights queries; docs/runbook.md).
+# tables, bucket, IAM (one role per function, the network-interface policy of a function in a
+# VPC, the orchestrator's managed policy statement by statement), and the operability pieces
+# (alarms with their runbook links, JSON logs, the dashboard, the saved Logs Insights queries;
+# docs/runbook.md).
+#
+# The stack has two shapes per function (in a VPC or not, docs/deploying.md "Private networks"),
+# so it is packaged and checked three times: as the stage's params say, with connectHealth in a
+# VPC, and with both functions in one (example subnet and security group ids via --param).
+# CHECK_STACK_PARAMS="name=value name2=value2" adds --param values to every package (e.g. your
+# own VPC ids). It also checks that a stage without a region is refused (sls/region.js).
 #
 # Needs the function zips; builds them with scripts/build.sh when they are missing (never fakes
 # them: a template that points at a fake artifact proves nothing).
@@ -15,6 +23,9 @@ say() { printf '[check-stack] %s\n' "$*" >&2; }
 die() { printf '[check-stack] FAIL: %s\n' "$*" >&2; exit 1; }
 
 STAGE=${STAGE:-test}
+# Any region: `package` makes the same template everywhere (ARNs use ${AWS::Region}).
+REGION=${REGION:-us-east-1}
+read -r -a extra_params <<<"${CHECK_STACK_PARAMS:-}"
 export SLS_TELEMETRY_DISABLED=1 SLS_NOTIFICATIONS_MODE=off SLS_DEPRECATION_DISABLE='*'
 # `package` must not need AWS: no credentials, no endpoint, nothing to reach.
 unset AWS_ENDPOINT_URL AWS_PROFILE
@@ -30,36 +41,103 @@ if ((${#missing[@]})); then
   bash scripts/build.sh
 fi
 
-say "serverless package --stage $STAGE"
-rm -rf .serverless
-npx --no-install serverless package --stage "$STAGE" >&2 || die "serverless package failed (see above)"
-template=.serverless/cloudformation-template-update-stack.json
-[[ -f $template ]] || die "serverless package did not write $template"
-
-say "cfn-lint $template"
+# A stage of no params block (so only `default` applies, which must not name a region).
+say "a stage without a region is refused"
 set +e
-.tools/venv/bin/cfn-lint "$template"
-lint=$?
+no_region=$(npx --no-install serverless print --stage no-region-check 2>&1)
+no_region_exit=$?
 set -e
-# cfn-lint's exit code is a bit mask: 2 errors, 4 warnings, 8 informational.
-if (( lint & 2 )) || (( lint & 1 )); then
-  die "cfn-lint reported errors (exit $lint)"
-elif (( lint )); then
-  say "cfn-lint: warnings only (exit $lint), see above"
-else
-  say "cfn-lint: clean"
+if (( no_region_exit == 0 )) || ! grep -q "no AWS region for stage 'no-region-check'" <<<"$no_region"; then
+  printf '%s\n' "$no_region" >&2
+  die "serverless print for a stage without a region param and without --region must fail with 'no AWS region' (sls/region.js)"
 fi
+say "  ok    serverless print --stage no-region-check without --region: refused, saying what to set"
 
-say "asserting the template's properties"
-python3 - "$template" target/lambda/build.json .serverless/serverless-state.json <<'PY' || die "template assertions failed (see above)"
+# Example ids (never deployed): a shape is judged by the template, not by the ids existing.
+CH_VPC=(connectHealthSubnetIds=subnet-0a1b2c3d4e5f60718,subnet-0f1e2d3c4b5a69788 connectHealthSecurityGroupIds=sg-0a1b2c3d4e5f60718)
+CE_VPC=(costEtlSubnetIds=subnet-0c0ffee0c0ffee001 costEtlSecurityGroupIds=sg-0c0ffee0c0ffee001,sg-0c0ffee0c0ffee002)
+
+check_shape() {
+  local shape=$1; shift
+  local params=("$@" "${extra_params[@]}")
+  local args=()
+  for p in "${params[@]}"; do args+=(--param "$p"); done
+  say "shape '$shape': serverless package --stage $STAGE --region $REGION ${args[*]}"
+  rm -rf .serverless
+  npx --no-install serverless package --stage "$STAGE" --region "$REGION" "${args[@]}" >&2 || die "serverless package failed (see above)"
+  template=.serverless/cloudformation-template-update-stack.json
+  [[ -f $template ]] || die "serverless package did not write $template"
+
+  say "cfn-lint $template"
+  set +e
+  .tools/venv/bin/cfn-lint "$template"
+  lint=$?
+  set -e
+  # cfn-lint's exit code is a bit mask: 2 errors, 4 warnings, 8 informational.
+  if (( lint & 2 )) || (( lint & 1 )); then
+    die "cfn-lint reported errors (exit $lint)"
+  elif (( lint )); then
+    say "cfn-lint: warnings only (exit $lint), see above"
+  else
+    say "cfn-lint: clean"
+  fi
+
+  say "asserting the template's properties (shape '$shape')"
+  assert_template "$template" "$(printf '%s\n' "${params[@]}")"
+}
+
+assert_template() {
+python3 - "$1" target/lambda/build.json .serverless/serverless-state.json "$2" <<'PY' || die "template assertions failed (see above)"
 # Stdlib only. Each check names what it protects; all failures are listed, not just the first.
 import json, os, re, stat, sys, zipfile
 
-template = json.load(open(sys.argv[1]))
+raw = json.load(open(sys.argv[1]))
 build = json.load(open(sys.argv[2]))
 state = json.load(open(sys.argv[3]))
-res = template["Resources"]
+# The --param values of this package (name=value per line), which win over the params: blocks.
+cli_params = dict(line.split("=", 1) for line in sys.argv[4].splitlines() if "=" in line)
 failures = []
+
+def apply_conditions(t):
+    """The template as CloudFormation deploys it with its parameter defaults (serverless passes
+    no parameters): resources of false conditions left out, Fn::If taken, AWS::NoValue removed."""
+    params = {k: str(v.get("Default", "")) for k, v in t.get("Parameters", {}).items()}
+    conds = {}
+    def scalar(e):
+        return params[e["Ref"]] if isinstance(e, dict) and "Ref" in e else str(e)
+    def ev(e):
+        (fn, a), = e.items()
+        if fn == "Fn::Equals": return scalar(a[0]) == scalar(a[1])
+        if fn == "Fn::Not": return not ev(a[0])
+        if fn == "Fn::And": return all(ev(x) for x in a)
+        if fn == "Fn::Or": return any(ev(x) for x in a)
+        if fn == "Condition": return named(a)
+        raise ValueError(f"unsupported condition {e}")
+    def named(n):
+        if n not in conds:
+            conds[n] = ev(t["Conditions"][n])
+        return conds[n]
+    for n in t.get("Conditions", {}):
+        named(n)
+    gone = object()
+    def walk(v):
+        if isinstance(v, list):
+            return [x for x in (walk(i) for i in v) if x is not gone]
+        if isinstance(v, dict):
+            if list(v) == ["Fn::If"]:
+                c, a, b = v["Fn::If"]
+                return walk(a if conds[c] else b)
+            if v == {"Ref": "AWS::NoValue"}:
+                return gone
+            return {k: w for k, w in ((k, walk(x)) for k, x in v.items()) if w is not gone}
+        return v
+    out = dict(t)
+    for section in ("Resources", "Outputs"):
+        out[section] = {k: walk(v) for k, v in t.get(section, {}).items() if v.get("Condition") is None or conds[v["Condition"]]}
+    return out, conds, params
+
+template, conditions, template_params = apply_conditions(raw)
+res = template["Resources"]
 
 def check(ok, what):
     print(("  ok    " if ok else "  FAIL  ") + what, file=sys.stderr)
@@ -146,12 +224,14 @@ pab = b.get("PublicAccessBlockConfiguration", {})
 check(all(pab.get(k) is True for k in ["BlockPublicAcls", "BlockPublicPolicy", "IgnorePublicAcls", "RestrictPublicBuckets"]), "output bucket blocks public access")
 
 # ---------------------------------------------------------------- alarms, logs, dashboard, queries
-# The stage's params as packaged: serverless-state keeps the resolved `params:` blocks; a stage
-# block wins over `default` (check-stack passes no --param).
+# The stage's params as packaged: --param values of this shape first, then the resolved
+# `params:` blocks serverless-state keeps (a stage block wins over `default`).
 stage = state["service"]["provider"]["stage"]
 service = state["service"]["service"]
 param_blocks = state["service"].get("initialServerlessConfig", {}).get("params", {}) or {}
 def param(name):
+    if name in cli_params:
+        return cli_params[name]
     for block in (param_blocks.get(stage) or {}, param_blocks.get("default") or {}):
         if name in block:
             return block[name]
@@ -330,17 +410,105 @@ for name, groups, needles in [
     check(q.get("LogGroupNames") == groups and all(n in q.get("QueryString", "") for n in needles),
           f"saved query '{service}-{stage}/{name}' on {[g['Ref'] for g in groups]}")
 
-# Least privilege: no wildcard actions; Resource "*" only where the API has no resource ARN.
+# Least privilege: no wildcard actions; Resource "*" only where the API has no resource ARN:
+# cloudwatch:PutMetricData (limited by its namespace condition) and the network-interface actions
+# of a function in a VPC (Lambda creates and deletes those interfaces itself, so no ARN exists
+# when the policy is written, and ec2:Describe* has no resource-level permissions).
+VPC_ACTIONS = sorted(["ec2:CreateNetworkInterface", "ec2:DescribeNetworkInterfaces", "ec2:DescribeSubnets",
+                      "ec2:DeleteNetworkInterface", "ec2:AssignPrivateIpAddresses", "ec2:UnassignPrivateIpAddresses"])
+def as_list(v):
+    return v if isinstance(v, list) else [v]
+documents = []  # (where, statement)
 for lid, role in of_type("AWS::IAM::Role").items():
-    if lid not in ("ConnectHealthRole", "CostEtlRole"):
-        continue
     for pol in role["Properties"].get("Policies", []):
-        for st in pol["PolicyDocument"]["Statement"]:
-            actions = st["Action"] if isinstance(st["Action"], list) else [st["Action"]]
-            check(all("*" not in a for a in actions), f"{lid}/{st.get('Sid')}: no wildcard actions")
-            if st.get("Resource") == "*":
-                check(actions == ["cloudwatch:PutMetricData"] and "cloudwatch:namespace" in json.dumps(st.get("Condition", {})),
-                      f"{lid}/{st.get('Sid')}: Resource * only for PutMetricData, limited by namespace")
+        documents += [(f"{lid}/{st.get('Sid')}", st) for st in pol["PolicyDocument"]["Statement"]]
+for lid, pol in of_type("AWS::IAM::ManagedPolicy").items():
+    documents += [(f"{lid}/{st.get('Sid')}", st) for st in pol["Properties"]["PolicyDocument"]["Statement"]]
+for where, st in documents:
+    actions = as_list(st["Action"])
+    check(all("*" not in a for a in actions), f"{where}: no wildcard actions")
+    if "*" in as_list(st.get("Resource")):
+        if actions == ["cloudwatch:PutMetricData"]:
+            check("cloudwatch:namespace" in json.dumps(st.get("Condition", {})), f"{where}: Resource * for PutMetricData (no resource ARN), limited by namespace")
+        else:
+            check(where == "LambdaVpcAccessPolicy/NetworkInterfaces" and sorted(actions) == VPC_ACTIONS,
+                  f"{where}: Resource * only for the VPC network-interface actions (Lambda creates the interfaces, so no ARN exists beforehand; ec2:Describe* has no resource-level permissions): {actions}")
+
+ec2_elsewhere = [where for where, st in documents if where != "LambdaVpcAccessPolicy/NetworkInterfaces"
+                 and any(a.startswith("ec2:") for a in as_list(st["Action"]))]
+check(not ec2_elsewhere, f"ec2 actions only in LambdaVpcAccessPolicy ({ec2_elsewhere})")
+
+# ---------------------------------------------------------------- private networks (both shapes)
+# A function is in a VPC exactly when both its params are set: VpcConfig with those ids, its role
+# attaching LambdaVpcAccessPolicy; otherwise neither. The conditions read template parameters
+# whose defaults are the stage params, so one serverless.yml makes both shapes.
+def param_value(v):
+    """Ref to a template parameter and Fn::Split over one, with the parameter defaults."""
+    if isinstance(v, dict) and list(v) == ["Ref"] and v["Ref"] in template_params:
+        return template_params[v["Ref"]]
+    if isinstance(v, dict) and list(v) == ["Fn::Split"]:
+        sep, text = v["Fn::Split"]
+        return param_value(text).split(sep)
+    return v
+any_vpc = False
+for name, lid, role_id, prefix in [("connectHealth", "ConnectHealthLambdaFunction", "ConnectHealthRole", "connectHealth"),
+                                   ("costEtl", "CostEtlLambdaFunction", "CostEtlRole", "costEtl")]:
+    subnets, groups = param(f"{prefix}SubnetIds") or "", param(f"{prefix}SecurityGroupIds") or ""
+    in_vpc = bool(subnets) and bool(groups)
+    any_vpc = any_vpc or in_vpc
+    vpc = res.get(lid, {}).get("Properties", {}).get("VpcConfig")
+    managed = res.get(role_id, {}).get("Properties", {}).get("ManagedPolicyArns")
+    raw_vpc = raw["Resources"].get(lid, {}).get("Properties", {}).get("VpcConfig", {})
+    check(isinstance(raw_vpc, dict) and list(raw_vpc) == ["Fn::If"] and raw_vpc["Fn::If"][0] == f"Has{prefix[0].upper()}{prefix[1:]}Vpc",
+          f"{name}: VpcConfig under its own condition Has{prefix[0].upper()}{prefix[1:]}Vpc (one template for both shapes)")
+    if in_vpc:
+        got = {k: param_value(v) for k, v in (vpc or {}).items()}
+        check(got == {"SubnetIds": subnets.split(","), "SecurityGroupIds": groups.split(",")},
+              f"{name}: in the VPC, subnets {subnets} and security groups {groups} ({got})")
+        check(managed == [{"Ref": "LambdaVpcAccessPolicy"}], f"{name}: its role attaches LambdaVpcAccessPolicy ({managed})")
+    else:
+        check(vpc is None, f"{name}: not in a VPC (no VpcConfig) without both {prefix}SubnetIds and {prefix}SecurityGroupIds")
+        check(not managed, f"{name}: no network-interface permissions without a VPC (ManagedPolicyArns {managed})")
+vpc_policy = res.get("LambdaVpcAccessPolicy")
+if any_vpc:
+    statements = (vpc_policy or {}).get("Properties", {}).get("PolicyDocument", {}).get("Statement", [])
+    check(len(statements) == 1 and statements[0].get("Sid") == "NetworkInterfaces" and statements[0].get("Effect") == "Allow"
+          and sorted(as_list(statements[0].get("Action"))) == VPC_ACTIONS and statements[0].get("Resource") == "*" and "Condition" not in statements[0],
+          f"LambdaVpcAccessPolicy: exactly the network-interface actions Lambda needs, Resource * ({statements})")
+    check(not (vpc_policy or {}).get("Properties", {}).keys() & {"Roles", "Users", "Groups"}, "LambdaVpcAccessPolicy: attached only through the functions' roles")
+else:
+    check(vpc_policy is None, "no function in a VPC: LambdaVpcAccessPolicy is not created")
+
+# ---------------------------------------------------------------- the orchestrator's policy
+# Exactly what cost-jobs enqueue / wait / dlq call (docs/cost-jobs.md, "IAM"), on this stage's two
+# queues and idempotency table: no wildcard action or resource, nothing else.
+def getatt_arn(lid):
+    return {"Fn::GetAtt": [lid, "Arn"]}
+leading = lambda *keys: {"ForAllValues:StringLike": {"dynamodb:LeadingKeys": list(keys)}}
+expected_orchestrator = {
+    "JobsQueue": (["sqs:GetQueueAttributes", "sqs:SendMessage"], getatt_arn("JobsQueue"), None),
+    "DeadLetterQueue": (["sqs:ChangeMessageVisibility", "sqs:DeleteMessage", "sqs:GetQueueAttributes", "sqs:GetQueueUrl", "sqs:ReceiveMessage"],
+                        getatt_arn("DeadLetterQueue"), None),
+    "RecordRuns": (["dynamodb:UpdateItem"], getatt_arn("IdempotencyTable"), leading("run#*")),
+    "ReadRunsAndLedger": (["dynamodb:GetItem"], getatt_arn("IdempotencyTable"), leading("run#*", "cost-etl#*")),
+}
+orch = res.get("OrchestratorPolicy", {})
+check(orch.get("Type") == "AWS::IAM::ManagedPolicy", "OrchestratorPolicy is a managed policy")
+op = orch.get("Properties", {})
+check(op.get("ManagedPolicyName") == f"{service}-{stage}-orchestrator", f"OrchestratorPolicy named {service}-{stage}-orchestrator ({op.get('ManagedPolicyName')})")
+check(not op.keys() & {"Roles", "Users", "Groups"}, "OrchestratorPolicy: attached by the orchestrator's role, outside this stack")
+got_statements = {st.get("Sid"): st for st in op.get("PolicyDocument", {}).get("Statement", [])}
+check(set(got_statements) == set(expected_orchestrator), f"OrchestratorPolicy: statements {sorted(expected_orchestrator)} ({sorted(got_statements, key=str)})")
+for sid, (actions, resource, condition) in expected_orchestrator.items():
+    st = got_statements.get(sid, {})
+    check(st.get("Effect") == "Allow" and sorted(as_list(st.get("Action"))) == actions and st.get("Resource") == resource
+          and st.get("Condition") == condition and not st.keys() - {"Sid", "Effect", "Action", "Resource", "Condition"},
+          f"OrchestratorPolicy/{sid}: exactly {actions} on {resource['Fn::GetAtt'][0]}" + (f" where {condition}" if condition else ""))
+orch_json = json.dumps(op.get("PolicyDocument", {}).get("Statement", []))
+check(not re.search(r'"(Action|Resource)": "\*"|:\*"', orch_json), "OrchestratorPolicy: no wildcard action or resource")
+out = template.get("Outputs", {}).get("OrchestratorPolicyArn", {})
+check(out.get("Value") == {"Ref": "OrchestratorPolicy"} and out.get("Export", {}).get("Name") == f"{service}-{stage}-OrchestratorPolicyArn",
+      f"output OrchestratorPolicyArn, exported as {service}-{stage}-OrchestratorPolicyArn ({out})")
 
 # Retry pacing: ChangeMessageVisibility on the jobs queue, and nowhere else.
 pacing = []
@@ -373,4 +541,9 @@ if failures:
     print(f"{len(failures)} check(s) failed", file=sys.stderr)
     sys.exit(1)
 PY
-say "OK: stage $STAGE packages, lints and has the properties we rely on"
+}
+
+check_shape "as the stage's params say"
+check_shape "connectHealth in a VPC" "${CH_VPC[@]}"
+check_shape "both functions in a VPC" "${CH_VPC[@]}" "${CE_VPC[@]}"
+say "OK: stage $STAGE packages, lints and has the properties we rely on (3 shapes)"

@@ -3,8 +3,11 @@
 //
 // Packages the stack, reads the deployed template (GetTemplate, stage Original), removes the
 // code-key noise by comparing each zip's SHA-256 with the deployed object's `filesha256`
-// metadata, diffs the two templates with @aws-cdk/cloudformation-diff and adds this stack's
-// warnings (FAIL, DATA LOSS, IAM; see sls/plan/report.js). Exit code: 0 no changes, 2 changes,
+// metadata, evaluates both templates' Conditions as CloudFormation would (the deployed one with
+// the stack's parameter values, the packaged one with its defaults, sls/cfn-eval.js: so a stage
+// param that only flips a condition, like the VPC params, shows as the resources it changes),
+// diffs the two with @aws-cdk/cloudformation-diff and adds this stack's warnings (FAIL, DATA
+// LOSS, IAM; see sls/plan/report.js). Exit code: 0 no changes, 2 changes,
 // 1 error. `--change-set` also asks AWS for a change set of its own (real AWS only: moto's
 // change sets carry no replacement details), describes it and deletes it.
 //
@@ -26,6 +29,7 @@ const {
 } = require('@aws-sdk/client-cloudformation');
 const { S3Client, HeadObjectCommand } = require('@aws-sdk/client-s3');
 const { withoutCodeNoise, functionCode, buildPlan, renderPlan, planJson } = require('./report');
+const { applyConditions, Unresolvable } = require('../cfn-eval');
 
 const TEMPLATE_BODY_LIMIT = 51200;
 
@@ -95,7 +99,8 @@ class Plan {
     } catch (error) {
       throw this.error(`the deployed template of ${stackName} is not JSON (${error.message}); was it deployed by serverless?`);
     }
-    return { exists: true, template, status: stack.StackStatus };
+    const parameters = Object.fromEntries((stack.Parameters || []).map((p) => [p.ParameterKey, p.ParameterValue]));
+    return { exists: true, template, status: stack.StackStatus, parameters };
   }
 
   /** Per function: is the packaged zip the one deployed? (serverless stores filesha256 on upload) */
@@ -186,6 +191,24 @@ class Plan {
     }
   }
 
+  /**
+   * Both templates as CloudFormation deploys them (conditions applied): the deployed one with the
+   * stack's parameter values, the packaged one with its defaults (serverless passes none).
+   */
+  evaluated(deployed, next, region) {
+    const pseudo = { 'AWS::Region': region };
+    try {
+      return {
+        current: deployed.exists ? applyConditions(deployed.template, deployed.parameters, pseudo) : {},
+        next: applyConditions(next, {}, pseudo),
+      };
+    } catch (error) {
+      if (!(error instanceof Unresolvable)) throw error;
+      if (this.log.warning) this.log.warning(`Conditions not evaluated (${error.message}); comparing the templates as written`);
+      return { current: deployed.template, next };
+    }
+  }
+
   async plan() {
     await this.serverless.pluginManager.spawn('package');
     const next = JSON.parse(JSON.stringify(this.serverless.service.provider.compiledCloudFormationTemplate));
@@ -212,7 +235,7 @@ class Plan {
           changeSet = await this.changeSet(clients.cfn, stackName, normalized);
         }
       }
-      result = buildPlan({ current: deployed.template, next: normalized, code, changeSet, stackExists: deployed.exists });
+      result = buildPlan({ ...this.evaluated(deployed, normalized, region), code, changeSet, stackExists: deployed.exists });
       if (deployed.status && /(_IN_PROGRESS|_FAILED|ROLLBACK_COMPLETE)$/.test(deployed.status) && deployed.status !== 'UPDATE_ROLLBACK_COMPLETE') {
         result.warnings.unshift({ level: 'FAIL', logicalId: stackName, message: `the stack is in state ${deployed.status}; a deploy cannot proceed until it is resolved` });
       }

@@ -15,6 +15,7 @@ const NAME_PROPERTY = {
   'AWS::SQS::Queue': 'QueueName',
   'AWS::S3::Bucket': 'BucketName',
   'AWS::IAM::Role': 'RoleName',
+  'AWS::IAM::ManagedPolicy': 'ManagedPolicyName',
   'AWS::Lambda::Function': 'FunctionName',
   'AWS::SNS::Topic': 'TopicName',
   'AWS::Logs::LogGroup': 'LogGroupName',

@@ -153,3 +153,47 @@ test('a new stack: everything is created, nothing is dangerous', () => {
   assert.ok(plan.warnings.every((w) => w.level === 'IAM'), 'only the new role counts as broadening');
   assert.match(renderPlan(plan, { stackName: 's', stage: 'test', region: 'r' }), /does not exist yet/);
 });
+
+// The VPC params of serverless.yml: template parameters (defaults = stage params) feeding a
+// condition. The plan evaluates conditions first (sls/plan/index.js, sls/cfn-eval.js), so a
+// change of the params shows as the resources it changes.
+function withVpc(subnets, groups) {
+  const t = clone(base);
+  t.Parameters = { Subnets: { Type: 'String', Default: subnets }, Groups: { Type: 'String', Default: groups } };
+  t.Conditions = {
+    InVpc: { 'Fn::And': [{ 'Fn::Not': [{ 'Fn::Equals': [{ Ref: 'Subnets' }, ''] }] }, { 'Fn::Not': [{ 'Fn::Equals': [{ Ref: 'Groups' }, ''] }] }] },
+  };
+  t.Resources.CostEtlLambdaFunction.Properties.VpcConfig = {
+    'Fn::If': ['InVpc', { SubnetIds: { 'Fn::Split': [',', { Ref: 'Subnets' }] }, SecurityGroupIds: { 'Fn::Split': [',', { Ref: 'Groups' }] } }, { Ref: 'AWS::NoValue' }],
+  };
+  t.Resources.Role.Properties.ManagedPolicyArns = { 'Fn::If': ['InVpc', [{ Ref: 'VpcAccess' }], { Ref: 'AWS::NoValue' }] };
+  t.Resources.VpcAccess = {
+    Type: 'AWS::IAM::ManagedPolicy',
+    Condition: 'InVpc',
+    Properties: { PolicyDocument: { Version: '2012-10-17', Statement: [{ Sid: 'NetworkInterfaces', Effect: 'Allow', Action: ['ec2:CreateNetworkInterface'], Resource: '*' }] } },
+  };
+  return t;
+}
+
+test('VPC params set: the plan shows the function\'s VpcConfig, the role\'s new managed policy and the policy itself (conditions evaluated)', () => {
+  const { applyConditions } = require('../cfn-eval');
+  const deployed = withVpc('', '');
+  const next = withVpc('subnet-0a1b2c3d', 'sg-0a1b2c3d');
+  // The stack's parameter values are the old defaults; serverless deploys with the new defaults.
+  const plan = buildPlan({ current: applyConditions(deployed, { Subnets: '', Groups: '' }), next: applyConditions(next), stackExists: true });
+  const changes = Object.fromEntries(plan.resources.map((r) => [r.logicalId, [r.action, r.properties]]));
+  assert.deepEqual(changes, {
+    CostEtlLambdaFunction: ['update', ['VpcConfig']],
+    Role: ['update', ['ManagedPolicyArns']],
+    VpcAccess: ['create', []],
+  });
+  assert.equal(plan.iam.broadened, true);
+  assert.deepEqual(plan.warnings.map((w) => w.level), ['IAM']);
+  const text = renderPlan(plan, { stackName: 's', stage: 'prod', region: 'r' });
+  assert.match(text, /~  update +AWS::Lambda::Function +CostEtlLambdaFunction +changes: VpcConfig/);
+  assert.match(text, /\+  create +AWS::IAM::ManagedPolicy +VpcAccess/);
+
+  // Without evaluating the conditions, the templates differ only in two parameter defaults.
+  const raw = buildPlan({ current: deployed, next, stackExists: true });
+  assert.deepEqual(raw.resources, [], 'a raw diff would not show a single resource change');
+});

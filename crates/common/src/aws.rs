@@ -7,10 +7,24 @@
 //! addressing is switched on whenever an endpoint is set (feature `s3`).
 
 use aws_config::{BehaviorVersion, SdkConfig};
+use std::time::Duration;
 
-/// Load the shared SDK configuration from the environment (region, credentials, endpoint).
+/// Ceilings for every AWS call: a stalled endpoint fails the call instead of holding it. The
+/// functions also cut each call to what is left of the invocation (a record's time-out, the
+/// batch's deadline); these bound what nothing else does (a cold start's reads, the CLI).
+pub const CONNECT_TIMEOUT: Duration = Duration::from_secs(3);
+pub const ATTEMPT_TIMEOUT: Duration = Duration::from_secs(10);
+pub const OPERATION_TIMEOUT: Duration = Duration::from_secs(30);
+
+/// Load the shared SDK configuration from the environment (region, credentials, endpoint),
+/// with the time-outs above.
 pub async fn load_config() -> SdkConfig {
-    aws_config::defaults(BehaviorVersion::latest()).load().await
+    let timeouts = aws_config::timeout::TimeoutConfig::builder()
+        .connect_timeout(CONNECT_TIMEOUT)
+        .operation_attempt_timeout(ATTEMPT_TIMEOUT)
+        .operation_timeout(OPERATION_TIMEOUT)
+        .build();
+    aws_config::defaults(BehaviorVersion::latest()).timeout_config(timeouts).load().await
 }
 
 /// An S3 client; path-style addressing when a custom endpoint is configured.

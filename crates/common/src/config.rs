@@ -3,11 +3,23 @@
 //! Every getter names the variable in its error and says what a valid value looks like, so a
 //! misconfigured deploy fails its first invocation with a message that says what to fix. Values
 //! are never echoed back in errors: a URL or JSON document may carry credentials.
+//!
+//! Numbers and durations have ranges ([`Env::number_in`], [`Env::seconds_in`]): a TTL or time-out
+//! out of its range is an error at cold start, not a surprise at run time. URLs that carry
+//! credentials or data must be `https://` unless they point at the machine itself
+//! ([`require_https`], [`Env::secure_url_or`]).
 
 use serde::de::DeserializeOwned;
 use std::collections::HashMap;
+use std::fmt::Display;
+use std::net::Ipv6Addr;
+use std::ops::RangeInclusive;
 use std::str::FromStr;
 use std::time::Duration;
+
+/// Set to `true` to let `http://` reach hosts that are not loopback ([`require_https`]). Only for
+/// tests that run behind a trusted proxy; never in a deploy.
+pub const ALLOW_INSECURE_HTTP: &str = "ALLOW_INSECURE_HTTP";
 
 /// A variable that is missing or malformed.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
@@ -70,6 +82,38 @@ impl Env {
         self.parse_or::<u64>(var, default.as_secs(), "a whole number of seconds").map(Duration::from_secs)
     }
 
+    /// A whole number within `range`; `unit` names what it counts (`bytes`, `restarts`) in the
+    /// error, which gives the range: "is not a whole number of bytes from 1024 to 1073741824".
+    pub fn number_in<T>(&self, var: &str, default: T, range: RangeInclusive<T>, unit: &str) -> Result<T, ConfigError>
+    where
+        T: FromStr + PartialOrd + Display,
+    {
+        let expected = format!("a whole number of {unit} from {} to {}", range.start(), range.end());
+        let value = self.parse_or(var, default, &expected)?;
+        if !range.contains(&value) {
+            return Err(ConfigError::new(var, format!("is not {expected}")));
+        }
+        Ok(value)
+    }
+
+    /// A whole number of seconds within `range` (in seconds).
+    pub fn seconds_in(&self, var: &str, default: Duration, range: RangeInclusive<u64>) -> Result<Duration, ConfigError> {
+        self.number_in(var, default.as_secs(), range, "seconds").map(Duration::from_secs)
+    }
+
+    /// `ALLOW_INSECURE_HTTP`: whether `http://` may reach hosts that are not loopback.
+    pub fn allow_insecure_http(&self) -> Result<bool, ConfigError> {
+        self.bool_or(ALLOW_INSECURE_HTTP, false)
+    }
+
+    /// [`Env::url_or`] for a URL that receives credentials or data: `http://` is refused unless
+    /// the host is loopback or `ALLOW_INSECURE_HTTP` is true ([`require_https`]).
+    pub fn secure_url_or(&self, var: &str, default: &str) -> Result<String, ConfigError> {
+        let url = self.url_or(var, default)?;
+        require_https(var, &url, self.allow_insecure_http()?)?;
+        Ok(url)
+    }
+
     /// A JSON document parsed into `T`; the error keeps serde's path and reason, not the value.
     pub fn json_opt<T: DeserializeOwned>(&self, var: &str) -> Result<Option<T>, ConfigError> {
         match self.optional(var) {
@@ -88,6 +132,64 @@ impl Env {
         }
         Ok(url.trim_end_matches('/').to_string())
     }
+}
+
+/// Why an `http://` URL is refused, after the variable's name.
+pub const INSECURE_HTTP_PROBLEM: &str = "uses http:// to a host that is not loopback, so credentials and data would cross the network unencrypted; \
+     use https://, or set ALLOW_INSECURE_HTTP=true (only for tests behind a trusted proxy)";
+
+/// `Err` when `url` is [`insecure_http`] and `allow_insecure` (`ALLOW_INSECURE_HTTP`) is not set.
+pub fn require_https(var: &str, url: &str, allow_insecure: bool) -> Result<(), ConfigError> {
+    if allow_insecure || !insecure_http(url) {
+        return Ok(());
+    }
+    Err(ConfigError::new(var, INSECURE_HTTP_PROBLEM))
+}
+
+/// True when `url` is `http://` to a host that is not loopback: loopback is `localhost`,
+/// 127.0.0.0/8 written as four decimal numbers, or `[::1]` (any spelling of it), with or
+/// without a port. Anything else counts as not loopback, so whatever this cannot read safely is
+/// refused: credentials in the URL, other IPv4 spellings (`127.1`, `0x7f.0.0.1`), a trailing dot,
+/// percent-encoded or non-ASCII host names. The authority ends where URL parsers end it for
+/// http, including at `\`, so `http://evil.example\@127.0.0.1` is not taken for loopback.
+/// Not `http://` (https, or no URL at all) is not this rule's business: false.
+pub fn insecure_http(url: &str) -> bool {
+    match url.get(..7) {
+        Some(scheme) if scheme.eq_ignore_ascii_case("http://") => !loopback_authority(&url[7..]),
+        _ => false,
+    }
+}
+
+fn loopback_authority(after_scheme: &str) -> bool {
+    let end = after_scheme.find(['/', '?', '#', '\\']).unwrap_or(after_scheme.len());
+    let authority = &after_scheme[..end];
+    if authority.contains('@') || authority.chars().any(|c| c.is_whitespace() || c.is_control()) {
+        return false;
+    }
+    let port_ok = |port: &str| port.is_empty() || (port.len() <= 5 && port.bytes().all(|b| b.is_ascii_digit()));
+    if let Some(bracketed) = authority.strip_prefix('[') {
+        let Some((address, rest)) = bracketed.split_once(']') else { return false };
+        let port = match rest.strip_prefix(':') {
+            Some(port) => port,
+            None if rest.is_empty() => "",
+            None => return false,
+        };
+        return port_ok(port) && address.parse::<Ipv6Addr>().is_ok_and(|a| a.is_loopback());
+    }
+    let (host, port) = authority.split_once(':').unwrap_or((authority, ""));
+    if !port_ok(port) {
+        return false;
+    }
+    host.eq_ignore_ascii_case("localhost") || loopback_ipv4(host)
+}
+
+/// `127.a.b.c` in plain dotted decimal (no leading zeros, which some parsers read as octal).
+fn loopback_ipv4(host: &str) -> bool {
+    let parts: Vec<&str> = host.split('.').collect();
+    let decimal = |p: &&str| {
+        !p.is_empty() && p.len() <= 3 && p.bytes().all(|b| b.is_ascii_digit()) && (p.len() == 1 || !p.starts_with('0')) && p.parse::<u16>().is_ok_and(|n| n <= 255)
+    };
+    parts.len() == 4 && parts.iter().all(decimal) && parts[0] == "127"
 }
 
 /// Describe a serde_json error without quoting the input: serde's "invalid type: string \"...\""
@@ -143,6 +245,80 @@ mod tests {
         assert!(err.contains("wrong type"), "{err}");
         let err = env.json_opt::<S>("M").unwrap_err().to_string();
         assert!(err.contains("missing field `n`"), "{err}");
+    }
+
+    #[test]
+    fn numbers_out_of_range_name_the_variable_and_the_range() {
+        let env = Env::from_pairs([("BIG", "2000"), ("SMALL", "0"), ("NEG", "-1"), ("OK", "30"), ("WORD", "ten")]);
+        let err = env.number_in::<u32>("BIG", 10, 1..=1000, "restarts").unwrap_err();
+        assert_eq!(err.to_string(), "configuration error: environment variable BIG is not a whole number of restarts from 1 to 1000");
+        assert_eq!(env.number_in::<u32>("SMALL", 10, 1..=1000, "restarts").unwrap_err().var, "SMALL");
+        assert_eq!(env.seconds_in("NEG", Duration::from_secs(5), 0..=600).unwrap_err().problem, "is not a whole number of seconds from 0 to 600");
+        assert_eq!(env.seconds_in("WORD", Duration::from_secs(5), 1..=900).unwrap_err().var, "WORD");
+        assert_eq!(env.seconds_in("OK", Duration::from_secs(5), 1..=900).unwrap(), Duration::from_secs(30));
+        assert_eq!(env.seconds_in("UNSET", Duration::from_secs(5), 1..=900).unwrap(), Duration::from_secs(5));
+        // The ends are in the range.
+        let ends = Env::from_pairs([("LOW", "1024"), ("HIGH", "1073741824")]);
+        assert_eq!(ends.number_in::<usize>("LOW", 0, 1024..=1 << 30, "bytes").unwrap(), 1024);
+        assert_eq!(ends.number_in::<usize>("HIGH", 0, 1024..=1 << 30, "bytes").unwrap(), 1 << 30);
+    }
+
+    #[test]
+    fn plain_http_is_for_loopback_only() {
+        for loopback in [
+            "http://127.0.0.1:8083",
+            "http://127.0.0.1",
+            "http://127.1.2.3:9/api",
+            "http://localhost:4566/",
+            "http://LocalHost",
+            "http://[::1]:8080",
+            "http://[0:0:0:0:0:0:0:1]/x",
+            "HTTP://127.0.0.1:1",
+        ] {
+            assert!(!insecure_http(loopback), "{loopback}");
+            assert_eq!(require_https("V", loopback, false), Ok(()), "{loopback}");
+        }
+        for remote in [
+            "http://connect.internal:8083",
+            "http://10.0.0.5",
+            "http://128.0.0.1",
+            "http://127.0.0.1.evil.example",
+            "http://localhost.evil.example",
+            "http://127.0.0.1@evil.example",
+            "http://evil.example\\@127.0.0.1",
+            "http://user:pw@127.0.0.1",
+            "http://127.1",
+            "http://0x7f.0.0.1",
+            "http://0127.0.0.1",
+            "http://127.0.0.1.",
+            "http://[::ffff:127.0.0.1]",
+            "http://[::1]evil",
+            "http://127.0.0.1:80x",
+            "http://%6cocalhost",
+            "http://",
+        ] {
+            assert!(insecure_http(remote), "{remote}");
+            let err = require_https("META_API_BASE", remote, false).unwrap_err();
+            assert_eq!(err.var, "META_API_BASE");
+            assert!(err.to_string().contains("ALLOW_INSECURE_HTTP=true"), "{err}");
+            assert!(!err.to_string().contains("evil") && !err.to_string().contains("pw@"), "never echoes the URL: {err}");
+            assert_eq!(require_https("META_API_BASE", remote, true), Ok(()), "the flag lets it through: {remote}");
+        }
+        for secure in ["https://graph.facebook.com", "https://10.0.0.5:8083", "ftp://x"] {
+            assert!(!insecure_http(secure), "{secure}: not http, not this rule's business");
+        }
+    }
+
+    #[test]
+    fn secure_urls_read_the_flag_from_the_environment() {
+        let env = Env::from_pairs([("BASE", "http://api.example/"), ("LOCAL", "http://127.0.0.1:9/")]);
+        assert_eq!(env.secure_url_or("BASE", "https://d").unwrap_err().var, "BASE");
+        assert_eq!(env.secure_url_or("LOCAL", "https://d").unwrap(), "http://127.0.0.1:9");
+        assert_eq!(env.secure_url_or("UNSET", "https://d/").unwrap(), "https://d");
+        let allowed = Env::from_pairs([("BASE", "http://api.example/"), (ALLOW_INSECURE_HTTP, "true")]);
+        assert_eq!(allowed.secure_url_or("BASE", "https://d").unwrap(), "http://api.example");
+        let bad_flag = Env::from_pairs([("BASE", "http://api.example/"), (ALLOW_INSECURE_HTTP, "sometimes")]);
+        assert_eq!(bad_flag.secure_url_or("BASE", "https://d").unwrap_err().var, ALLOW_INSECURE_HTTP);
     }
 
     #[test]

@@ -12,6 +12,13 @@ use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 #[derive(Debug, Clone, Copy)]
 pub struct Deadline {
     at: Instant,
+    /// The same point as epoch milliseconds, fixed when the deadline is made, so every reader of
+    /// one invocation's deadline (a claim written and later given back) sees the same number.
+    epoch_ms: u64,
+}
+
+fn now_epoch_ms() -> u64 {
+    SystemTime::now().duration_since(UNIX_EPOCH).map(|d| d.as_millis() as u64).unwrap_or(0)
 }
 
 impl Deadline {
@@ -23,7 +30,9 @@ impl Deadline {
     }
 
     pub fn after(budget: Duration) -> Deadline {
-        Deadline { at: Instant::now() + budget }
+        // A budget too large for the clock (a hostile or broken deadline) is capped at a day.
+        let budget = budget.min(Duration::from_secs(86_400));
+        Deadline { at: Instant::now() + budget, epoch_ms: now_epoch_ms().saturating_add(budget.as_millis() as u64) }
     }
 
     pub fn remaining(&self) -> Duration {
@@ -33,13 +42,13 @@ impl Deadline {
     /// The deadline moved earlier by `margin`: the point by which work must stop so that the
     /// function still has `margin` left to report.
     pub fn less(&self, margin: Duration) -> Deadline {
-        Deadline { at: self.at.checked_sub(margin).unwrap_or_else(Instant::now) }
+        let margin = margin.min(self.remaining());
+        Deadline { at: self.at.checked_sub(margin).unwrap_or_else(Instant::now), epoch_ms: self.epoch_ms.saturating_sub(margin.as_millis() as u64) }
     }
 
-    /// The deadline as epoch milliseconds (for ledger expiry), approximated from the wall clock now.
+    /// The deadline as epoch milliseconds (for ledger expiry); the same value on every call.
     pub fn epoch_millis(&self) -> u64 {
-        let now_ms = SystemTime::now().duration_since(UNIX_EPOCH).map(|d| d.as_millis() as u64).unwrap_or(0);
-        now_ms + self.remaining().as_millis() as u64
+        self.epoch_ms
     }
 }
 
@@ -73,6 +82,16 @@ mod tests {
     fn an_emulator_duration_or_zero_falls_back_to_the_configured_budget() {
         assert_eq!(budget_from_epoch_ms(600_000, NOW, Duration::from_secs(60)), Duration::from_secs(60));
         assert_eq!(budget_from_epoch_ms(0, NOW, Duration::from_secs(60)), Duration::from_secs(60));
+    }
+
+    #[test]
+    fn the_epoch_form_is_fixed_and_follows_less() {
+        let d = Deadline::after(Duration::from_secs(60));
+        let first = d.epoch_millis();
+        std::thread::sleep(Duration::from_millis(5));
+        assert_eq!(d.epoch_millis(), first, "stable across calls");
+        assert_eq!(d.less(Duration::from_secs(10)).epoch_millis(), first - 10_000);
+        assert!(Deadline::after(Duration::MAX).remaining() <= Duration::from_secs(86_400), "a hostile budget is capped");
     }
 
     #[test]

@@ -111,7 +111,13 @@ impl AccountId {
         let canonical = platform
             .canonical_account(raw)
             .map_err(|why| JobError::InvalidAccountId { reason: format!("{} is not valid: {why}", quote_bounded(raw, 40)) })?;
-        debug_assert!(safe(&canonical));
+        // The canonical spelling can be longer than the raw one (`act_` added to 61-64 Meta
+        // digits): checked again, an error and not an assertion, since the body chose it.
+        if !safe(&canonical) {
+            return Err(JobError::InvalidAccountId {
+                reason: format!("{} is not valid: its canonical form {} is longer than {MAX_ACCOUNT_ID_LEN} characters", quote_bounded(raw, 40), quote_bounded(&canonical, 40)),
+            });
+        }
         Ok(AccountId(canonical))
     }
 

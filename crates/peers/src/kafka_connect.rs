@@ -11,7 +11,8 @@
 //! Status bodies omit `trace` when empty and write `type` in lower case. Errors are
 //! `{"error_code":N,"message":"..."}`; basic auth failures answer 401 with a plain-text body,
 //! like `BasicAuthSecurityRestExtension`. Tests seed connectors, inject 409s (a rebalance),
-//! and read back every call and restart the peer received.
+//! change a task just before a connector's status is read (a task failing between a client's
+//! bulk read and its restart), and read back every call and restart the peer received.
 
 use axum::body::Body;
 use axum::extract::{Path, Query, Request, State};
@@ -67,12 +68,22 @@ pub enum Restarted {
     Task(String, u32),
 }
 
+/// A task change that the next `GET /connectors/{connector}/status` makes before answering.
+#[derive(Debug, Clone)]
+struct PendingChange {
+    connector: String,
+    task: u32,
+    state: String,
+    trace: Option<String>,
+}
+
 #[derive(Debug, Default)]
 struct Inner {
     version: String,
     connectors: BTreeMap<String, Connector>,
     auth: Option<(String, String)>,
     conflicts_to_inject: u32,
+    on_status_read: Vec<PendingChange>,
     calls: Vec<Call>,
     restarts: Vec<Restarted>,
 }
@@ -127,6 +138,18 @@ impl KafkaConnect {
         let c = inner.connectors.get_mut(connector).unwrap_or_else(|| panic!("peer has no connector {connector}"));
         c.state = state.to_string();
         c.trace = trace.filter(|_| state == FAILED).map(String::from);
+    }
+
+    /// The next `GET /connectors/{connector}/status` first sets task `id` to `state` (`trace`
+    /// kept only for FAILED): a task that fails after a client's bulk read
+    /// (`GET /connectors?expand=status`) and before its restart.
+    pub fn set_task_on_next_status_read(&self, connector: &str, id: u32, state: &str, trace: Option<&str>) {
+        self.lock().on_status_read.push(PendingChange {
+            connector: connector.to_string(),
+            task: id,
+            state: state.to_string(),
+            trace: trace.filter(|_| state == FAILED).map(String::from),
+        });
     }
 
     pub fn remove_connector(&self, connector: &str) {
@@ -281,7 +304,17 @@ async fn list_connectors(State(peer): State<KafkaConnect>, Query(query): Query<V
 }
 
 async fn connector_status(State(peer): State<KafkaConnect>, Path(name): Path<String>) -> Response {
-    let inner = peer.lock();
+    let mut inner = peer.lock();
+    let (due, later): (Vec<PendingChange>, Vec<PendingChange>) = std::mem::take(&mut inner.on_status_read).into_iter().partition(|c| c.connector == name);
+    inner.on_status_read = later;
+    if let Some(c) = inner.connectors.get_mut(&name) {
+        for change in due {
+            if let Some(task) = c.tasks.iter_mut().find(|t| t.id == change.task) {
+                task.state = change.state;
+                task.trace = change.trace;
+            }
+        }
+    }
     match inner.connectors.get(&name) {
         Some(c) => Json(status_json(&name, c)).into_response(),
         None => error(StatusCode::NOT_FOUND, &format!("No status found for connector {name}")),
@@ -454,6 +487,20 @@ mod tests {
         assert!(body.contains("Unknown connector: gone"));
         assert!(request(&url, "POST", "/connectors/es-sink/tasks/9/restart", None).await.2.contains("Unknown task: es-sink-9"));
         assert_eq!(peer.restarts(), [Restarted::Task("es-sink".into(), 1)]);
+    }
+
+    #[tokio::test]
+    async fn a_task_can_fail_between_the_bulk_read_and_the_next_status_read() {
+        let peer = seeded("3.7.0");
+        let (url, _h) = serve(peer.clone()).await;
+        peer.set_task_on_next_status_read("es-sink", 2, FAILED, Some("org.apache.kafka.connect.errors.DataException: bad record\n"));
+        let (_, _, body) = request(&url, "GET", "/connectors?expand=status", None).await;
+        assert_eq!(serde_json::from_str::<Value>(&body).unwrap()["es-sink"]["status"]["tasks"][2]["state"], "RUNNING", "the bulk read is before the change");
+        let (_, _, body) = request(&url, "GET", "/connectors/es-sink/status", None).await;
+        let status: Value = serde_json::from_str(&body).unwrap();
+        assert_eq!(status["tasks"][2]["state"], "FAILED");
+        assert!(status["tasks"][2]["trace"].as_str().unwrap().contains("DataException"));
+        assert_eq!(peer.task_state("es-sink", 2).as_deref(), Some(FAILED), "the change stays");
     }
 
     #[tokio::test]

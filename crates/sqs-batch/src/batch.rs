@@ -91,6 +91,13 @@ pub trait RecordProcessor: Sync {
     type Output: Send;
 
     fn process<'a>(&'a self, record: &'a SqsMessage, ctx: RecordContext) -> impl Future<Output = Result<Self::Output, RecordFailure>> + Send + 'a;
+
+    /// Clean up after a record whose work was cut short (timed out or panicked), before the
+    /// batch answers: e.g. give back a claim so an immediate redelivery can run it. Best effort;
+    /// the loop gives it at most half the finish reserve.
+    fn abandon<'a>(&'a self, _record: &'a SqsMessage, _ctx: RecordContext) -> impl Future<Output = ()> + Send + 'a {
+        std::future::ready(())
+    }
 }
 
 /// Why a record was reported failed without running.
@@ -262,13 +269,18 @@ async fn run_one<P: RecordProcessor>(processor: &P, record: &SqsMessage, index: 
         return RecordStatus::NotStarted(NotStarted::DeadlineNear);
     }
     let budget = config.record_timeout.min(remaining.saturating_sub(config.finish_reserve));
-    let work = AssertUnwindSafe(processor.process(record, RecordContext { deadline, index })).catch_unwind();
-    match tokio::time::timeout(budget, work).await {
-        Ok(Ok(Ok(output))) => RecordStatus::Done(output),
-        Ok(Ok(Err(failure))) => RecordStatus::Failed(failure),
+    let ctx = RecordContext { deadline, index };
+    let work = AssertUnwindSafe(processor.process(record, ctx)).catch_unwind();
+    let status = match tokio::time::timeout(budget, work).await {
+        Ok(Ok(Ok(output))) => return RecordStatus::Done(output),
+        Ok(Ok(Err(failure))) => return RecordStatus::Failed(failure),
         Ok(Err(panic)) => RecordStatus::Panicked(panic_message(panic.as_ref())),
         Err(_) => RecordStatus::TimedOut(budget),
-    }
+    };
+    // Cut short: let the processor clean up, inside the time kept for answering.
+    let cleanup = AssertUnwindSafe(processor.abandon(record, ctx)).catch_unwind();
+    let _ = tokio::time::timeout(config.finish_reserve / 2, cleanup).await;
+    status
 }
 
 fn panic_message(payload: &(dyn std::any::Any + Send)) -> String {
@@ -306,6 +318,7 @@ mod tests {
     #[derive(Default)]
     struct Script {
         started: Mutex<Vec<String>>,
+        abandoned: Mutex<Vec<String>>,
         in_flight: AtomicUsize,
         max_in_flight: AtomicUsize,
     }
@@ -328,6 +341,10 @@ mod tests {
                 "hang" => std::future::pending().await,
                 _ => Ok(body),
             }
+        }
+
+        async fn abandon(&self, record: &SqsMessage, _ctx: RecordContext) {
+            self.abandoned.lock().unwrap().push(record.message_id.clone().unwrap_or_default());
         }
     }
 
@@ -435,10 +452,12 @@ mod tests {
     async fn in_flight_work_is_cut_by_the_record_timeout() {
         let records = vec![record("a", "hang"), record("b", "ok")];
         let config = BatchConfig { record_timeout: Duration::from_secs(30), ..BatchConfig::default() };
-        let report = run_batch(&Script::default(), &records, far(), &config).await;
+        let script = Script::default();
+        let report = run_batch(&script, &records, far(), &config).await;
         assert_eq!(report.records[0].status, RecordStatus::TimedOut(Duration::from_secs(30)));
         assert!(report.records[1].status.is_done());
         assert_eq!(failed_ids(&report), ["a"]);
+        assert_eq!(*script.abandoned.lock().unwrap(), ["a"], "the cut-short record, and only it, was cleaned up");
     }
 
     #[test]

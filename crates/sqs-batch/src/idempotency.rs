@@ -144,9 +144,10 @@ pub trait Ledger: Send + Sync {
     /// Mark `key` done, with an optional small JSON summary; it stays done for the completed TTL.
     fn complete<'a>(&'a self, key: &'a IdempotencyKey, data: Option<&'a str>) -> BoxFuture<'a, Result<(), LedgerError>>;
 
-    /// Give up a claim after a failure so the next delivery can take it at once, remembering
-    /// why it failed. Never undoes a completion.
-    fn release<'a>(&'a self, key: &'a IdempotencyKey, failure: &'a LastFailure) -> BoxFuture<'a, Result<(), LedgerError>>;
+    /// Give up the claim made with `hold_until` after a failure so the next delivery can take it
+    /// at once, remembering why it failed. Touches only that claim: never a completion, never a
+    /// claim another invocation made meanwhile.
+    fn release<'a>(&'a self, key: &'a IdempotencyKey, hold_until: SystemTime, failure: &'a LastFailure) -> BoxFuture<'a, Result<(), LedgerError>>;
 }
 
 fn epoch_secs(t: SystemTime) -> i64 {
@@ -290,7 +291,7 @@ impl DynamoLedger {
         Ok(())
     }
 
-    async fn release_inner(&self, key: &IdempotencyKey, failure: &LastFailure) -> Result<(), LedgerError> {
+    async fn release_inner(&self, key: &IdempotencyKey, hold_until: SystemTime, failure: &LastFailure) -> Result<(), LedgerError> {
         // The claim ends now (an INPROGRESS hold in the past is free to take) and the failure
         // stays on the item for whoever reads it next.
         let result = self
@@ -299,8 +300,10 @@ impl DynamoLedger {
             .table_name(&self.table)
             .key("id", AttributeValue::S(key.as_str().to_string()))
             .update_expression("SET #in_progress_expiry = :released, last_error_code = :code, last_error = :message, last_error_at = :at")
-            // Never touch a COMPLETED record (another delivery may have finished meanwhile).
-            .condition_expression("#status = :inprogress")
+            // Only our own claim: never a COMPLETED record (another delivery may have finished
+            // meanwhile), never another invocation's claim.
+            .condition_expression("#status = :inprogress AND #in_progress_expiry = :mine")
+            .expression_attribute_values(":mine", AttributeValue::N(epoch_millis(hold_until).to_string()))
             .expression_attribute_names("#status", "status")
             .expression_attribute_names("#in_progress_expiry", "in_progress_expiration")
             .expression_attribute_values(":inprogress", AttributeValue::S(STATUS_IN_PROGRESS.into()))
@@ -327,8 +330,8 @@ impl Ledger for DynamoLedger {
         Box::pin(self.complete_inner(key, data))
     }
 
-    fn release<'a>(&'a self, key: &'a IdempotencyKey, failure: &'a LastFailure) -> BoxFuture<'a, Result<(), LedgerError>> {
-        Box::pin(self.release_inner(key, failure))
+    fn release<'a>(&'a self, key: &'a IdempotencyKey, hold_until: SystemTime, failure: &'a LastFailure) -> BoxFuture<'a, Result<(), LedgerError>> {
+        Box::pin(self.release_inner(key, hold_until, failure))
     }
 }
 
@@ -386,9 +389,10 @@ impl Ledger for MemoryLedger {
         Box::pin(std::future::ready(Ok(())))
     }
 
-    fn release<'a>(&'a self, key: &'a IdempotencyKey, failure: &'a LastFailure) -> BoxFuture<'a, Result<(), LedgerError>> {
+    fn release<'a>(&'a self, key: &'a IdempotencyKey, hold_until: SystemTime, failure: &'a LastFailure) -> BoxFuture<'a, Result<(), LedgerError>> {
         let mut records = self.records.lock().expect("ledger lock");
-        if let Some(record) = records.get_mut(key).filter(|r| r.status == Status::InProgress) {
+        let mine = Some(epoch_millis(hold_until));
+        if let Some(record) = records.get_mut(key).filter(|r| r.status == Status::InProgress && r.in_progress_expiration == mine) {
             record.in_progress_expiration = Some(0);
             record.last_failure = Some(failure.clone());
         }
@@ -454,14 +458,16 @@ mod tests {
         assert_eq!(ledger.claim(&key, hold).await.unwrap(), Claim::Claimed);
         assert!(matches!(ledger.claim(&key, hold).await.unwrap(), Claim::HeldElsewhere { .. }));
         let failure = LastFailure::now("platform.unavailable", "meta/act_1: HTTP 503");
-        ledger.release(&key, &failure).await.unwrap();
+        ledger.release(&key, hold + Duration::from_secs(1), &failure).await.unwrap();
+        assert_eq!(ledger.get(&key).unwrap().last_failure, None, "another claim (another hold) is not released");
+        ledger.release(&key, hold, &failure).await.unwrap();
         assert_eq!(ledger.get(&key).unwrap().last_failure.as_ref(), Some(&failure));
         assert_eq!(ledger.claim(&key, hold).await.unwrap(), Claim::Claimed, "released claims are free at once");
         assert_eq!(ledger.get(&key).unwrap().last_failure.as_ref(), Some(&failure), "the last failure outlives the next claim");
         ledger.complete(&key, Some("{}")).await.unwrap();
         assert_eq!(ledger.get(&key).unwrap().last_failure, None, "completion clears it");
         assert_eq!(ledger.claim(&key, hold).await.unwrap(), Claim::AlreadyCompleted { data: Some("{}".into()) });
-        ledger.release(&key, &failure).await.unwrap();
+        ledger.release(&key, hold, &failure).await.unwrap();
         assert_eq!(ledger.get(&key).unwrap().status, Status::Completed, "release never undoes a completion");
     }
 

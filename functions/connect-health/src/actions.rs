@@ -5,7 +5,7 @@
 use crate::connect::ConnectError;
 use crate::plan::{Decision, RestartCall, Target, Verdict};
 use crate::report::{ActionReport, ActionTaken};
-use crate::state::Claim;
+use crate::state::{Claim, Rollback};
 use crate::status::{ConnectorStatus, State};
 use std::fmt::Display;
 
@@ -74,6 +74,37 @@ pub fn call_outcome(result: Result<Option<ConnectorStatus>, ConnectError>) -> Ou
         Err(e) => (ActionTaken::Error, Some(e.to_string())),
     };
     Outcome { action, detail }
+}
+
+/// Whether a restart call's claim must be given back because the call certainly restarted
+/// nothing: never sent (the run's budget was spent, no connection could be made, the name cannot
+/// be put in a URL), answered 409 after its retries (a rebalance: Connect refuses the request),
+/// or 404 (the connector is gone). A call that timed out or failed after it was sent, or was
+/// answered anything else, may have reached the worker: its outcome is unknown, so it counts.
+pub fn rollback_needed(result: &Result<Option<ConnectorStatus>, ConnectError>) -> bool {
+    matches!(
+        result,
+        Err(ConnectError::BudgetSpent { .. }
+            | ConnectError::NotSent { .. }
+            | ConnectError::UnsafeName { .. }
+            | ConnectError::Conflict { .. }
+            | ConnectError::NotFound { .. })
+    )
+}
+
+/// A call's outcome once its claim was given back: the detail says whether the attempt still
+/// counts toward backoff and `MAX_RESTARTS`.
+pub fn after_rollback<E: Display>(outcome: &Outcome, rollback: &Result<Rollback, E>) -> Outcome {
+    let note = match rollback {
+        Ok(Rollback::Restored) => "not counted as a restart".to_string(),
+        Ok(Rollback::Superseded) => "restart state changed by another invocation since the claim; left as that one wrote it".to_string(),
+        Err(e) => format!("counted as a restart: the claim could not be given back ({e})"),
+    };
+    let detail = match &outcome.detail {
+        Some(detail) => format!("{detail}; {note}"),
+        None => note,
+    };
+    Outcome { action: outcome.action, detail: Some(detail) }
 }
 
 /// Positions in `claimed` of the targets one restart call restarts: the `onlyFailed` form all
@@ -222,6 +253,47 @@ mod tests {
         );
         assert_eq!(call_outcome(Err(ConnectError::Unauthorized { what: what(), status: 401 })).action, ActionTaken::Error);
         assert_eq!(call_outcome(Err(ConnectError::Unreachable { what: what(), reason: "connection refused".into() })).action, ActionTaken::Error);
+    }
+
+    #[test]
+    fn only_calls_that_certainly_restarted_nothing_give_their_claim_back() {
+        let what = || "POST /connectors/es-sink/tasks/1/restart".to_string();
+        let rolled_back = |e: ConnectError| rollback_needed(&Err(e));
+        // Never sent.
+        assert!(rolled_back(ConnectError::BudgetSpent { what: what() }));
+        assert!(rolled_back(ConnectError::NotSent { what: what(), reason: "tcp connect error: Connection refused".into() }));
+        assert!(rolled_back(ConnectError::UnsafeName { what: what(), name: "\"..\"".into() }));
+        // Answered, and Connect did nothing.
+        assert!(rolled_back(ConnectError::Conflict { what: what(), message: "rebalance".into() }));
+        assert!(rolled_back(ConnectError::NotFound { what: what(), message: "Unknown connector es-sink".into() }));
+        // Sent, outcome unknown or a restart: counts.
+        assert!(!rollback_needed(&Ok(None)));
+        assert!(!rollback_needed(&Ok(Some(status("RESTARTING", &[(0, "RESTARTING")])))));
+        assert!(!rolled_back(ConnectError::Timeout { what: what(), after: std::time::Duration::from_secs(10) }));
+        assert!(!rolled_back(ConnectError::Unreachable { what: what(), reason: "connection reset by peer".into() }));
+        assert!(!rolled_back(ConnectError::Status { what: what(), status: 500, message: "boom".into() }));
+        assert!(!rolled_back(ConnectError::Status { what: what(), status: 502, message: "bad gateway".into() }));
+        assert!(!rolled_back(ConnectError::Unauthorized { what: what(), status: 401 }));
+        assert!(!rolled_back(ConnectError::TooLarge { what: what(), limit: 1024 }));
+        assert!(!rolled_back(ConnectError::Decode { what: what(), reason: "expected value".into() }));
+    }
+
+    #[test]
+    fn a_rollback_says_whether_the_attempt_still_counts() {
+        let deferred = Outcome { action: ActionTaken::Deferred, detail: Some("answered 409".into()) };
+        assert_eq!(
+            after_rollback::<&str>(&deferred, &Ok(Rollback::Restored)),
+            Outcome { action: ActionTaken::Deferred, detail: Some("answered 409; not counted as a restart".into()) }
+        );
+        assert_eq!(
+            after_rollback::<&str>(&deferred, &Ok(Rollback::Superseded)).detail.as_deref(),
+            Some("answered 409; restart state changed by another invocation since the claim; left as that one wrote it")
+        );
+        let failed = after_rollback(&deferred, &Err::<Rollback, _>("AWS dynamodb.PutItem failed: throttled"));
+        assert_eq!(failed.detail.as_deref(), Some("answered 409; counted as a restart: the claim could not be given back (AWS dynamodb.PutItem failed: throttled)"));
+        assert_eq!(failed.action, ActionTaken::Deferred, "the action is the call's");
+        let bare = Outcome { action: ActionTaken::Gone, detail: None };
+        assert_eq!(after_rollback::<&str>(&bare, &Ok(Rollback::Restored)).detail.as_deref(), Some("not counted as a restart"));
     }
 
     #[test]

@@ -42,7 +42,9 @@ pub fn eligibility(record: Option<&RestartRecord>, now: DateTime<Utc>, max_resta
     if record.count >= max_restarts {
         return Eligibility::CapReached { restarts: record.count };
     }
-    let until = record.last_restart_at + backoff_after(record.count);
+    // `last_restart_at` is read back from the table: a value near chrono's last representable
+    // instant would make `+` panic, so the sum saturates (a restart "in the far future" backs off).
+    let until = record.last_restart_at.checked_add_signed(backoff_after(record.count)).unwrap_or(DateTime::<Utc>::MAX_UTC);
     if now < until {
         Eligibility::BackingOff { until }
     } else {

@@ -2,7 +2,7 @@
 //! directly by tests), each error naming the variable to fix.
 
 use crate::policy::Policy;
-use common::config::{ConfigError, Env};
+use common::config::{insecure_http, ConfigError, Env, INSECURE_HTTP_PROBLEM};
 use serde::Deserialize;
 use std::time::Duration;
 
@@ -102,7 +102,7 @@ impl Config {
                 ))
             }
         };
-        let clusters = validate_clusters(clusters).map_err(|problem| ConfigError::new("CONNECT_CLUSTERS", problem))?;
+        let clusters = validate_clusters(clusters, env.allow_insecure_http()?).map_err(|problem| ConfigError::new("CONNECT_CLUSTERS", problem))?;
         let policy = match env.optional("RESTART_POLICY") {
             None => Policy::builtin(),
             Some(text) => Policy::from_json(&text).map_err(|e| ConfigError::new("RESTART_POLICY", e.0))?,
@@ -118,16 +118,27 @@ impl Config {
             policy,
             restart_state_table: env.optional("RESTART_STATE_TABLE"),
             dry_run: env.bool_or("DRY_RUN", false)?,
-            max_restarts: env.parse_or("MAX_RESTARTS", defaults.max_restarts, "a whole number of restarts")?,
-            http_timeout: env.seconds_or("CONNECT_TIMEOUT_SECONDS", defaults.http_timeout)?,
-            max_body_bytes: env.parse_or("CONNECT_MAX_BODY_BYTES", defaults.max_body_bytes, "a whole number of bytes")?,
+            max_restarts: env.number_in("MAX_RESTARTS", defaults.max_restarts, MAX_RESTARTS_RANGE, "restarts")?,
+            http_timeout: env.seconds_in("CONNECT_TIMEOUT_SECONDS", defaults.http_timeout, CONNECT_TIMEOUT_RANGE)?,
+            max_body_bytes: env.number_in("CONNECT_MAX_BODY_BYTES", defaults.max_body_bytes, MAX_BODY_BYTES_RANGE, "bytes")?,
             connector_metrics: env.parse_or("CONNECTOR_METRICS", defaults.connector_metrics, "problems, all or none")?,
             ..defaults
         })
     }
 }
 
-fn validate_clusters(clusters: Vec<ClusterConfig>) -> Result<Vec<ClusterConfig>, String> {
+/// `MAX_RESTARTS`: at least one restart (0 would be "never restart": use `DRY_RUN` or a `skip`
+/// rule), at most 1000.
+pub const MAX_RESTARTS_RANGE: std::ops::RangeInclusive<u32> = 1..=1000;
+/// `CONNECT_TIMEOUT_SECONDS`: 1 s to 5 minutes (a run has at most Lambda's 900 s for every call).
+pub const CONNECT_TIMEOUT_RANGE: std::ops::RangeInclusive<u64> = 1..=300;
+/// `CONNECT_MAX_BODY_BYTES`: 1 KiB (less cannot hold one connector's status) to 1 GiB.
+pub const MAX_BODY_BYTES_RANGE: std::ops::RangeInclusive<usize> = 1024..=1 << 30;
+
+/// Names, URLs and secrets of the clusters checked. `allow_insecure` is `ALLOW_INSECURE_HTTP`: a
+/// cluster with credentials (`auth_secret_id`) must otherwise be `https://` or loopback, since
+/// basic auth over plain http hands the password to anyone on the path.
+fn validate_clusters(clusters: Vec<ClusterConfig>, allow_insecure: bool) -> Result<Vec<ClusterConfig>, String> {
     if clusters.is_empty() {
         return Err("is an empty list; give at least one cluster".into());
     }
@@ -150,8 +161,11 @@ fn validate_clusters(clusters: Vec<ClusterConfig>) -> Result<Vec<ClusterConfig>,
         if reqwest::Url::parse(&url).is_ok_and(|u| !u.username().is_empty() || u.password().is_some()) {
             return Err(format!("{at} ({}): url carries credentials; put them in a secret named by auth_secret_id", c.name));
         }
-        c.url = url;
         c.auth_secret_id = c.auth_secret_id.filter(|s| !s.trim().is_empty());
+        if c.auth_secret_id.is_some() && !allow_insecure && insecure_http(&url) {
+            return Err(format!("{at} ({}): has credentials (auth_secret_id) and url {INSECURE_HTTP_PROBLEM}", c.name));
+        }
+        c.url = url;
         out.push(c);
     }
     Ok(out)
@@ -213,6 +227,51 @@ mod tests {
         assert!(e.to_string().starts_with("configuration error: environment variable CONNECT_CLUSTERS"), "{e}");
         let e = Config::from_env(&Env::from_pairs(Vec::<(&str, &str)>::new())).unwrap_err().to_string();
         assert!(e.contains("set CONNECT_CLUSTERS or CONNECT_URL"), "{e}");
+    }
+
+    #[test]
+    fn a_cluster_with_credentials_needs_https_unless_loopback_or_allowed() {
+        let clusters = |url: &str, secret: bool| {
+            let secret = if secret { r#","auth_secret_id":"connect/main""# } else { "" };
+            format!(r#"[{{"name":"main","url":"{url}"{secret}}}]"#)
+        };
+        let read = |json: &str, allow: Option<&str>| {
+            let mut pairs = vec![("CONNECT_CLUSTERS", json)];
+            if let Some(flag) = allow {
+                pairs.push(("ALLOW_INSECURE_HTTP", flag));
+            }
+            Config::from_env(&Env::from_pairs(pairs))
+        };
+        let err = read(&clusters("http://connect.internal:8083", true), None).unwrap_err();
+        assert_eq!(err.var, "CONNECT_CLUSTERS");
+        let text = err.to_string();
+        assert!(text.contains("entry 1 (main): has credentials (auth_secret_id) and url uses http://"), "{text}");
+        assert!(text.contains("ALLOW_INSECURE_HTTP=true") && !text.contains("connect.internal"), "{text}");
+        assert!(read(&clusters("http://connect.internal:8083", true), Some("true")).is_ok(), "allowed explicitly");
+        assert!(read(&clusters("http://connect.internal:8083", false), None).is_ok(), "no credentials, nothing to leak");
+        assert!(read(&clusters("http://127.0.0.1:8083", true), None).is_ok(), "loopback");
+        assert!(read(&clusters("http://localhost:8083", true), None).is_ok(), "loopback");
+        assert!(read(&clusters("https://connect.internal:8083", true), None).is_ok());
+        assert_eq!(read(&clusters("http://connect.internal:8083", true), Some("maybe")).unwrap_err().var, "ALLOW_INSECURE_HTTP");
+    }
+
+    #[test]
+    fn limits_out_of_range_fail_the_cold_start_naming_the_variable() {
+        for (var, below, low, high, above) in [
+            ("CONNECT_TIMEOUT_SECONDS", "0", "1", "300", "301"),
+            ("MAX_RESTARTS", "0", "1", "1000", "1001"),
+            ("CONNECT_MAX_BODY_BYTES", "1023", "1024", "1073741824", "1073741825"),
+        ] {
+            let with = |value: &str| Config::from_env(&Env::from_pairs([("CONNECT_URL", "http://127.0.0.1:8083"), (var, value)]));
+            for bad in [below, above, "-1", "many"] {
+                let err = with(bad).unwrap_err();
+                assert_eq!(err.var, var, "{bad}");
+                assert!(err.problem.contains(&format!("from {low} to {high}")), "{err}");
+            }
+            assert!(with(low).is_ok() && with(high).is_ok(), "{var}: both ends are in the range");
+        }
+        let c = Config::from_env(&Env::from_pairs([("CONNECT_URL", "http://127.0.0.1:8083"), ("MAX_RESTARTS", "3"), ("CONNECT_TIMEOUT_SECONDS", "20"), ("CONNECT_MAX_BODY_BYTES", "1048576")])).unwrap();
+        assert_eq!((c.max_restarts, c.http_timeout, c.max_body_bytes), (3, Duration::from_secs(20), 1 << 20));
     }
 
     #[test]

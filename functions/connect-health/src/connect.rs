@@ -1,12 +1,14 @@
 //! Kafka Connect REST client: the handful of calls connect-health relies on, each bounded in
 //! time (per call and by the run's deadline) and in size (response bodies), with the status
-//! codes Connect documents mapped to errors that know whether a retry may help.
+//! codes Connect documents mapped to errors that know whether a retry may help. URLs come from
+//! [`endpoint`](crate::endpoint), so no connector name can address another resource.
 
+use crate::endpoint::{endpoint, url_safe_name};
 use crate::plan::RestartCall;
 use crate::status::ConnectorStatus;
 use common::error::{ErrorClass, Retryable};
 use common::http::{BodyError, CappedBody};
-use common::text::{bounded, error_chain};
+use common::text::{bounded, error_chain, quote_bounded};
 use futures::{StreamExt, TryStreamExt};
 use reqwest::{Method, StatusCode, Url};
 use serde::de::DeserializeOwned;
@@ -32,8 +34,18 @@ impl fmt::Debug for BasicAuth {
 
 #[derive(Debug, thiserror::Error)]
 pub enum ConnectError {
+    /// A transport failure once the request may have been sent (a connection reset, a broken
+    /// body): whether the worker acted on it is unknown.
     #[error("{what}: cannot reach the worker ({reason})")]
     Unreachable { what: String, reason: String },
+    /// No connection could be made (refused, DNS, TLS handshake, connect time-out): the request
+    /// was never sent.
+    #[error("{what}: cannot reach the worker ({reason}); the request was not sent")]
+    NotSent { what: String, reason: String },
+    /// The connector's name cannot be carried by a URL without addressing something else.
+    /// `name` is quoted and bounded.
+    #[error("{what}: not sent: the connector name {name} cannot be put in a URL (empty, \".\" and \"..\" segments are resolved as path steps by URL parsers, proxies and the worker, so the URL would name another resource); rename the connector")]
+    UnsafeName { what: String, name: String },
     #[error("{what}: no complete answer within {after:?}")]
     Timeout { what: String, after: Duration },
     #[error("{what}: not attempted, the run's time budget is spent")]
@@ -55,7 +67,11 @@ pub enum ConnectError {
 impl Retryable for ConnectError {
     fn class(&self) -> ErrorClass {
         match self {
-            ConnectError::Unreachable { .. } | ConnectError::Timeout { .. } | ConnectError::BudgetSpent { .. } | ConnectError::Conflict { .. } => ErrorClass::Retryable,
+            ConnectError::Unreachable { .. }
+            | ConnectError::NotSent { .. }
+            | ConnectError::Timeout { .. }
+            | ConnectError::BudgetSpent { .. }
+            | ConnectError::Conflict { .. } => ErrorClass::Retryable,
             ConnectError::Status { status, .. } if *status >= 500 || *status == 429 => ErrorClass::Retryable,
             _ => ErrorClass::Permanent,
         }
@@ -146,7 +162,13 @@ impl ConnectClient {
 
     /// Statuses of all connectors of a worker without `expand` (Kafka < 2.3): one call for the
     /// names, then one per connector, a few at a time.
+    /// A name that cannot be put in a URL ([`url_safe_name`]) is left out, with a warning: its
+    /// status cannot be asked for without asking for something else.
     pub async fn statuses_one_by_one(&self, names: Vec<String>, deadline: Deadline) -> Result<Vec<ConnectorStatus>, ConnectError> {
+        let (names, refused): (Vec<String>, Vec<String>) = names.into_iter().partition(|n| url_safe_name(n));
+        for name in &refused {
+            tracing::warn!(connector = %quote_bounded(name, 200), "connector name is empty, \".\" or \"..\": its status cannot be read by name; left out (rename the connector)");
+        }
         let found: Vec<Option<ConnectorStatus>> =
             futures::stream::iter(names).map(|name| async move { self.connector_status(&name, deadline).await }).buffered(8).try_collect().await?;
         Ok(found.into_iter().flatten().collect())
@@ -205,15 +227,7 @@ impl ConnectClient {
         if limit.is_zero() {
             return Err(ConnectError::BudgetSpent { what: what.to_string() });
         }
-        let mut url = self.base.clone();
-        {
-            // Pushing segments percent-encodes them, so a connector name cannot change the path.
-            let mut path = url.path_segments_mut().map_err(|_| ConnectError::Unreachable { what: what.into(), reason: "base URL cannot have a path".into() })?;
-            path.pop_if_empty();
-            for s in segments {
-                path.push(s);
-            }
-        }
+        let url = endpoint(&self.base, segments, what)?;
         let mut request = self.http.request(method, url).header("accept", "application/json");
         if !query.is_empty() {
             request = request.query(query);
@@ -223,7 +237,7 @@ impl ConnectClient {
         }
         self.calls.fetch_add(1, Ordering::Relaxed);
         let exchange = async {
-            let response = request.send().await.map_err(|e| ConnectError::Unreachable { what: what.into(), reason: bounded(&error_chain(&e), 500) })?;
+            let response = request.send().await.map_err(|e| send_error(what, &e))?;
             let status = response.status();
             let body = CappedBody::new(response, self.max_body).map_err(|e| body_error(what, e))?.read_all().await.map_err(|e| body_error(what, e))?;
             Ok::<_, ConnectError>((status, body))
@@ -239,6 +253,17 @@ impl ConnectClient {
             StatusCode::NOT_FOUND => ConnectError::NotFound { what: what.into(), message },
             _ => ConnectError::Status { what: what.into(), status: status.as_u16(), message },
         })
+    }
+}
+
+/// A request that failed before a connection was made was never sent; any other transport
+/// failure may have reached the worker.
+fn send_error(what: &str, err: &reqwest::Error) -> ConnectError {
+    let reason = bounded(&error_chain(err), 500);
+    if err.is_connect() {
+        ConnectError::NotSent { what: what.into(), reason }
+    } else {
+        ConnectError::Unreachable { what: what.into(), reason }
     }
 }
 
@@ -291,6 +316,42 @@ mod tests {
         assert!(!text.contains("hunter2") && !text.contains("admin"));
     }
 
+    fn client(base: &str) -> ConnectClient {
+        ConnectClient::new(reqwest::Client::builder().build().unwrap(), base, None, Duration::from_secs(5), 1 << 20).unwrap()
+    }
+
+    async fn restart_task_0(base: &str) -> ConnectError {
+        client(base).restart("es-sink", &RestartCall::Task(0), Deadline::after(Duration::from_secs(5))).await.unwrap_err()
+    }
+
+    #[tokio::test]
+    async fn a_refused_connection_was_not_sent_but_a_dropped_answer_may_have_been_acted_on() {
+        let closed = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+        let addr = closed.local_addr().unwrap();
+        drop(closed);
+        let err = restart_task_0(&format!("http://{addr}")).await;
+        assert!(matches!(err, ConnectError::NotSent { .. }), "{err:?}");
+        assert!(err.to_string().contains("cannot reach the worker") && err.to_string().ends_with("the request was not sent"), "{err}");
+
+        // A worker that reads the request, then hangs up without an answer.
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let addr = listener.local_addr().unwrap();
+        let worker = tokio::spawn(async move {
+            let (socket, _) = listener.accept().await.unwrap();
+            let mut buf = [0u8; 4096];
+            loop {
+                socket.readable().await.unwrap();
+                match socket.try_read(&mut buf) {
+                    Err(e) if e.kind() == std::io::ErrorKind::WouldBlock => continue,
+                    _ => break,
+                }
+            }
+        });
+        let err = restart_task_0(&format!("http://{addr}")).await;
+        assert!(matches!(err, ConnectError::Unreachable { .. }), "sent, so the outcome is unknown: {err:?}");
+        worker.await.unwrap();
+    }
+
     #[test]
     fn retry_classes() {
         let conflict = ConnectError::Conflict { what: "x".into(), message: "m".into() };
@@ -298,5 +359,6 @@ mod tests {
         assert!(!ConnectError::Unauthorized { what: "x".into(), status: 401 }.is_retryable());
         assert!(ConnectError::Status { what: "x".into(), status: 503, message: String::new() }.is_retryable());
         assert!(!ConnectError::Status { what: "x".into(), status: 400, message: String::new() }.is_retryable());
+        assert!(ConnectError::NotSent { what: "x".into(), reason: "connection refused".into() }.is_retryable());
     }
 }

@@ -2,14 +2,14 @@
 //! Orchestration only: the decisions are in `plan` and `policy`, what each decision and call
 //! came to in `actions`, the totals in `report`.
 
-use crate::actions::{call_outcome, claim_outcome, covered, planned_action, restart_wanted, state_unavailable};
+use crate::actions::{after_rollback, call_outcome, claim_outcome, covered, planned_action, restart_wanted, rollback_needed, state_unavailable};
 use crate::backoff::RestartRecord;
 use crate::config::{ClusterConfig, Config};
 use crate::connect::{BasicAuth, ConnectClient, ConnectError, Deadline, Expanded};
 use crate::metrics;
-use crate::plan::{restart_calls, restart_plan, ConnectorPlan, PlanSettings, Target};
+use crate::plan::{failed_targets, only_failed_candidate, restart_calls, restart_plan, ConnectorPlan, PlanSettings, Target};
 use crate::report::{ActionReport, ClusterReport, ConnectorReport, LoggedAction, MetricsReport, Report};
-use crate::state::RestartState;
+use crate::state::{claimed_version, RestartState};
 use crate::status::{ConnectorStatus, KafkaVersion};
 use chrono::{DateTime, Utc};
 use common::text::bounded;
@@ -49,7 +49,7 @@ impl App {
             .user_agent(concat!("connect-health/", env!("CARGO_PKG_VERSION")))
             .build()?;
         let state = match &config.restart_state_table {
-            Some(table) => RestartState::DynamoDb { client: clients.dynamodb.clone(), table: table.clone() },
+            Some(table) => RestartState::dynamodb(clients.dynamodb.clone(), table.clone()),
             None => RestartState::Disabled,
         };
         let auth = config.clusters.iter().map(|_| Mutex::new(None)).collect();
@@ -281,7 +281,8 @@ impl ClusterRun<'_> {
     }
 
     /// Claim, then restart, the decisions at `chosen`; their actions start as `Deferred` and
-    /// each claim or call that settles one overwrites it in place.
+    /// each claim or call that settles one overwrites it in place. A call that certainly
+    /// restarted nothing gives its claims back, so it does not count toward backoff and caps.
     async fn restart(&self, plan: &ConnectorPlan, chosen: &[usize], actions: &mut [ActionReport]) {
         if let Some(e) = &self.state_error {
             let outcome = state_unavailable(e);
@@ -301,11 +302,36 @@ impl ClusterRun<'_> {
         }
         let targets: Vec<Target> = claimed.iter().map(|&i| plan.decisions[i].target).collect();
         let config = &self.app.config;
-        for call in restart_calls(&targets, &plan.failed, self.only_failed) {
+        let fresh_failed = if only_failed_candidate(&targets, &plan.failed, self.only_failed) { self.fresh_failed(&plan.name).await } else { None };
+        for call in restart_calls(&targets, fresh_failed.as_deref()) {
             let result = self.client.restart_retrying(&plan.name, &call, self.deadline, config.conflict_attempts, config.conflict_backoff).await;
+            let give_back = rollback_needed(&result) && self.app.state.enabled();
             let outcome = call_outcome(result);
             for position in covered(&call, &targets) {
-                outcome.apply_to(&mut actions[claimed[position]]);
+                let i = claimed[position];
+                if !give_back {
+                    outcome.apply_to(&mut actions[i]);
+                    continue;
+                }
+                let d = &plan.decisions[i];
+                let rollback = self.app.state.rollback(&d.key, d.record.as_ref(), claimed_version(d.record.as_ref())).await;
+                if let Err(e) = &rollback {
+                    tracing::warn!(cluster = self.cluster, connector = plan.name, task = %d.target, error = %e, "restart claim not given back; it counts as a restart");
+                }
+                after_rollback(&outcome, &rollback).apply_to(&mut actions[i]);
+            }
+        }
+    }
+
+    /// The FAILED targets of the connector's status read just now (just before an `onlyFailed`
+    /// restart); `None` when it could not be read, which means one call per target.
+    async fn fresh_failed(&self, connector: &str) -> Option<Vec<Target>> {
+        match self.client.connector_status(connector, self.deadline).await {
+            Ok(Some(status)) => Some(failed_targets(&status)),
+            Ok(None) => None,
+            Err(e) => {
+                tracing::info!(cluster = self.cluster, connector, error = %e, "status not read again before the restart; restarting target by target");
+                None
             }
         }
     }

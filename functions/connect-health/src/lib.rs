@@ -2,8 +2,8 @@
 //! counts to CloudWatch, and restarts failed tasks whose error a restart can fix.
 //!
 //! Parsing of remote input ([`status`], [`trace`]) is apart from decisions ([`policy`],
-//! [`plan`], [`backoff`], [`actions`], the totals of [`report`]), which are pure; I/O sits at
-//! the edges ([`connect`], [`state`], [`metrics`], with the AWS [`clients`]) and [`handler`]
+//! [`plan`], [`backoff`], [`actions`], the totals of [`report`], the URLs of [`endpoint`]),
+//! which are pure; I/O sits at the edges ([`connect`], [`state`], [`metrics`], with the AWS [`clients`]) and [`handler`]
 //! only orchestrates.
 
 pub mod actions;
@@ -11,6 +11,7 @@ pub mod backoff;
 pub mod clients;
 pub mod config;
 pub mod connect;
+pub mod endpoint;
 pub mod handler;
 pub mod metrics;
 pub mod plan;

@@ -105,8 +105,8 @@ pub struct ConnectorPlan {
     pub kind: Option<String>,
     pub state: State,
     pub tasks: TaskCounts,
-    /// Every FAILED target, whatever the verdict; a connector restart with
-    /// `onlyFailed=true` restarts exactly these.
+    /// Every FAILED target of the snapshot, whatever the verdict; an `onlyFailed` restart is
+    /// considered only when the chosen targets are exactly these ([`only_failed_candidate`]).
     pub failed: Vec<Target>,
     pub decisions: Vec<Decision>,
     pub history: Vec<HistoryUpdate>,
@@ -199,20 +199,33 @@ pub enum RestartCall {
     Task(u32),
 }
 
-/// The fewest calls that restart exactly `chosen`. The `onlyFailed` form restarts every
-/// FAILED target, so it is used only when `chosen` is all of them, and only on workers that
-/// understand it (older ones ignore the query and restart just the connector instance).
-pub fn restart_calls(chosen: &[Target], failed: &[Target], only_failed_supported: bool) -> Vec<RestartCall> {
-    let mut chosen_sorted = chosen.to_vec();
-    chosen_sorted.sort();
-    chosen_sorted.dedup();
-    let mut failed_sorted = failed.to_vec();
-    failed_sorted.sort();
-    failed_sorted.dedup();
-    if only_failed_supported && chosen_sorted.len() > 1 && chosen_sorted == failed_sorted {
+/// Every FAILED target of a status: the connector instance and its tasks.
+pub fn failed_targets(status: &ConnectorStatus) -> Vec<Target> {
+    let connector = (status.connector.state == State::Failed).then_some(Target::Connector);
+    connector.into_iter().chain(status.tasks.iter().filter(|t| t.state == State::Failed).map(|t| Target::Task(t.id))).collect()
+}
+
+/// Whether the `onlyFailed` form might restart exactly `chosen`, going by the run's snapshot:
+/// the worker understands it (Connect >= 3.0; older ones ignore the query and restart just the
+/// connector instance), there is more than one target, and `chosen` is every FAILED target the
+/// snapshot saw. Only then is the connector's status read again for [`restart_calls`].
+pub fn only_failed_candidate(chosen: &[Target], snapshot_failed: &[Target], only_failed_supported: bool) -> bool {
+    let chosen = as_set(chosen);
+    only_failed_supported && chosen.len() > 1 && chosen == as_set(snapshot_failed)
+}
+
+/// The calls that restart exactly `chosen`. `POST /connectors/{name}/restart?includeTasks=true&onlyFailed=true`
+/// restarts whatever is FAILED when the worker gets it, which may include a task that failed
+/// after the snapshot with an error that must not be restarted; so it is used only when
+/// `fresh_failed`, the FAILED targets of a status read made just before the call, is exactly
+/// `chosen` (more than one). `None` (no fresh read, or it failed) means one call per target:
+/// `POST .../tasks/{id}/restart` per task, `POST /connectors/{name}/restart` for the instance.
+pub fn restart_calls(chosen: &[Target], fresh_failed: Option<&[Target]>) -> Vec<RestartCall> {
+    let chosen = as_set(chosen);
+    if chosen.len() > 1 && fresh_failed.is_some_and(|fresh| as_set(fresh) == chosen) {
         return vec![RestartCall::FailedConnectorAndTasks];
     }
-    chosen_sorted
+    chosen
         .into_iter()
         .map(|t| match t {
             Target::Connector => RestartCall::Connector,
@@ -221,154 +234,12 @@ pub fn restart_calls(chosen: &[Target], failed: &[Target], only_failed_supported
         .collect()
 }
 
-#[cfg(test)]
-mod tests {
-    use super::*;
-    use crate::status::{InstanceStatus, TaskStatus};
-    use chrono::{Duration, TimeZone};
-
-    const TIMEOUT: &str = "org.apache.kafka.connect.errors.ConnectException: Bulk request failed\nCaused by: java.net.SocketTimeoutException: Read timed out\n\tat x.Y(Y.java:1)\n";
-    const POISON: &str = "org.apache.kafka.connect.errors.DataException: Converting byte[] to Kafka Connect data failed\nCaused by: org.apache.kafka.common.errors.SerializationException: Unknown magic byte!\n";
-    const BAD_CONFIG: &str = "org.apache.kafka.common.config.ConfigException: Invalid value for configuration connection.url\n";
-
-    fn now() -> DateTime<Utc> {
-        Utc.with_ymd_and_hms(2026, 11, 20, 12, 0, 0).unwrap()
-    }
-
-    fn task(id: u32, state: &str, trace: Option<&str>) -> TaskStatus {
-        TaskStatus { id, state: State::parse(state), worker_id: Some("w:8083".into()), trace: trace.map(String::from) }
-    }
-
-    fn connector(name: &str, state: &str, trace: Option<&str>, tasks: Vec<TaskStatus>) -> ConnectorStatus {
-        ConnectorStatus {
-            name: name.into(),
-            connector: InstanceStatus { state: State::parse(state), worker_id: None, trace: trace.map(String::from) },
-            tasks,
-            kind: Some("sink".into()),
-        }
-    }
-
-    fn plan(statuses: &[ConnectorStatus], history: &HashMap<String, RestartRecord>) -> Vec<ConnectorPlan> {
-        restart_plan("main", statuses, history, &Policy::builtin(), PlanSettings { max_restarts: 5 }, now())
-    }
-
-    fn verdicts(p: &ConnectorPlan) -> Vec<(Target, Verdict, String)> {
-        p.decisions.iter().map(|d| (d.target, d.verdict.clone(), d.judgement.rule.clone())).collect()
-    }
-
-    #[test]
-    fn restarts_transient_failures_and_skips_the_rest() {
-        let statuses = [connector(
-            "es-sink",
-            "RUNNING",
-            None,
-            vec![task(0, "RUNNING", None), task(1, "FAILED", Some(TIMEOUT)), task(2, "FAILED", Some(POISON)), task(3, "PAUSED", None), task(4, "FAILED", Some(BAD_CONFIG))],
-        )];
-        let plans = plan(&statuses, &HashMap::new());
-        let p = &plans[0];
-        assert_eq!(p.tasks, TaskCounts { running: 1, failed: 3, paused: 1, ..Default::default() });
-        assert_eq!(
-            verdicts(p),
-            [
-                (Target::Task(1), Verdict::Restart, "network-fault".to_string()),
-                (Target::Task(2), Verdict::Skip, "poison-serialization".to_string()),
-                (Target::Task(4), Verdict::Skip, "config".to_string()),
-            ]
-        );
-        assert_eq!(p.failed, [Target::Task(1), Target::Task(2), Target::Task(4)]);
-        assert_eq!(p.decisions[0].key, "main/es-sink/1");
-        assert!(p.history.is_empty());
-    }
-
-    #[test]
-    fn paused_and_stopped_connectors_are_counted_not_judged() {
-        let statuses = [
-            connector("paused", "PAUSED", None, vec![task(0, "PAUSED", None)]),
-            connector("stopped", "STOPPED", None, vec![]),
-            connector("unassigned", "RUNNING", None, vec![task(0, "UNASSIGNED", None)]),
-        ];
-        let plans = plan(&statuses, &HashMap::new());
-        assert!(plans.iter().all(|p| p.decisions.is_empty()));
-        assert_eq!(plans[0].tasks.paused, 1);
-        assert_eq!(plans[1].state, State::Stopped);
-        assert_eq!(plans[2].tasks.unassigned, 1);
-    }
-
-    #[test]
-    fn a_failed_connector_instance_is_judged_like_a_task() {
-        let statuses = [
-            connector("bad-creds", "FAILED", Some("org.apache.kafka.common.errors.SaslAuthenticationException: Authentication failed"), vec![]),
-            connector("flaky", "FAILED", Some("java.net.ConnectException: Connection refused"), vec![]),
-        ];
-        let plans = plan(&statuses, &HashMap::new());
-        assert_eq!(verdicts(&plans[0]), [(Target::Connector, Verdict::Skip, "kafka-authentication".to_string())]);
-        assert_eq!(verdicts(&plans[1]), [(Target::Connector, Verdict::Restart, "network-fault".to_string())]);
-        assert_eq!(plans[1].decisions[0].key, "main/flaky/connector");
-    }
-
-    #[test]
-    fn history_drives_backoff_caps_and_resets() {
-        let record = |count, minutes_ago, healthy_minutes_ago: Option<i64>| RestartRecord {
-            count,
-            last_restart_at: now() - Duration::minutes(minutes_ago),
-            healthy_since: healthy_minutes_ago.map(|m| now() - Duration::minutes(m)),
-            version: 7,
-        };
-        let history: HashMap<String, RestartRecord> = [
-            ("main/c/0".to_string(), record(2, 3, None)),         // backoff 6 min, 3 elapsed
-            ("main/c/1".to_string(), record(2, 6, None)),         // 6 elapsed: again
-            ("main/c/2".to_string(), record(5, 600, Some(30))),   // capped; healthy streak broken
-            ("main/c/3".to_string(), record(1, 30, None)),        // healthy now, first time seen
-            ("main/c/4".to_string(), record(1, 30, Some(5))),     // healthy 5 min > 2 min backoff
-            ("main/c/5".to_string(), record(3, 30, Some(5))),     // healthy 5 min < 12 min backoff
-        ]
-        .into_iter()
-        .collect();
-        let statuses = [connector(
-            "c",
-            "RUNNING",
-            None,
-            vec![
-                task(0, "FAILED", Some(TIMEOUT)),
-                task(1, "FAILED", Some(TIMEOUT)),
-                task(2, "FAILED", Some(TIMEOUT)),
-                task(3, "RUNNING", None),
-                task(4, "RUNNING", None),
-                task(5, "RUNNING", None),
-            ],
-        )];
-        let p = &plan(&statuses, &history)[0];
-        let v: Vec<Verdict> = p.decisions.iter().map(|d| d.verdict.clone()).collect();
-        assert_eq!(v, [Verdict::BackingOff { until: now() + Duration::minutes(3) }, Verdict::Restart, Verdict::CapReached { restarts: 5 }]);
-        assert_eq!(p.decisions[1].record.as_ref().map(|r| r.version), Some(7));
-        assert_eq!(
-            p.history,
-            [
-                HistoryUpdate::ClearHealthy { key: "main/c/2".into(), version: 7 },
-                HistoryUpdate::MarkHealthy { key: "main/c/3".into(), version: 7 },
-                HistoryUpdate::Forget { key: "main/c/4".into(), version: 7 },
-            ]
-        );
-    }
-
-    #[test]
-    fn skipped_failures_ignore_history() {
-        let history: HashMap<String, RestartRecord> =
-            [("main/c/0".to_string(), RestartRecord { count: 9, last_restart_at: now(), healthy_since: None, version: 1 })].into_iter().collect();
-        let p = &plan(&[connector("c", "RUNNING", None, vec![task(0, "FAILED", Some(POISON))])], &history)[0];
-        assert_eq!(p.decisions[0].verdict, Verdict::Skip);
-    }
-
-    #[test]
-    fn only_failed_restart_is_used_only_when_it_restarts_exactly_the_chosen_targets() {
-        use RestartCall::*;
-        let t = Target::Task;
-        let failed = [Target::Connector, t(1), t(2)];
-        assert_eq!(restart_calls(&[t(2), Target::Connector, t(1)], &failed, true), [FailedConnectorAndTasks]);
-        assert_eq!(restart_calls(&[Target::Connector, t(1), t(2)], &failed, false), [Connector, Task(1), Task(2)], "pre-3.0 workers ignore the query");
-        assert_eq!(restart_calls(&[t(1), t(2)], &failed, true), [Task(1), Task(2)], "would also restart the connector");
-        assert_eq!(restart_calls(&[t(1)], &[t(1)], true), [Task(1)], "one call either way");
-        assert_eq!(restart_calls(&[t(1), t(3)], &[t(1), t(3)], true), [FailedConnectorAndTasks]);
-        assert!(restart_calls(&[], &failed, true).is_empty());
-    }
+fn as_set(targets: &[Target]) -> Vec<Target> {
+    let mut set = targets.to_vec();
+    set.sort();
+    set.dedup();
+    set
 }
+
+#[cfg(test)]
+mod tests;

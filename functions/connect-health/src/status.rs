@@ -119,7 +119,8 @@ impl KafkaVersion {
             // CP 5.x ships AK 2.x, 6.0-6.2 ship AK 2.6-2.8, 7.x ships AK 3.x, 8.x ships AK 4.x.
             return Some(match major {
                 5 => KafkaVersion { major: 2, minor },
-                6 => KafkaVersion { major: 2, minor: 6 + minor },
+                // Saturating: the worker chose the text, and "6.4294967295-ccs" must not overflow.
+                6 => KafkaVersion { major: 2, minor: minor.saturating_add(6) },
                 m => KafkaVersion { major: m - 4, minor },
             });
         }

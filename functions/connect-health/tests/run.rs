@@ -86,6 +86,12 @@ async fn connect_3_restarts_all_chosen_failures_in_one_call() {
     peer.set_task("es-sink", 2, FAILED, Some(TIMEOUT_TRACE));
     let report = run(&app(&moto, config(vec![cluster("main", &url)]))).await;
     assert_eq!(posts(&peer), ["/connectors/es-sink/restart?includeTasks=true&onlyFailed=true"]);
+    let calls: Vec<String> = peer.calls().into_iter().map(|c| format!("{} {}", c.method, c.uri)).collect();
+    assert_eq!(
+        calls[2..],
+        ["GET /connectors/es-sink/status".to_string(), "POST /connectors/es-sink/restart?includeTasks=true&onlyFailed=true".to_string()],
+        "the status is read again just before the onlyFailed call, and shows exactly the chosen failures"
+    );
     assert_eq!(peer.restarts(), [Restarted::Task("es-sink".into(), 0), Restarted::Task("es-sink".into(), 2)]);
     let detail = connector(&report, "main", "es-sink")["actions"][0]["detail"].as_str().unwrap().to_string();
     assert_eq!(detail, "worker reports RESTARTING: task 0, task 2");

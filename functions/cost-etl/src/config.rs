@@ -18,6 +18,18 @@ pub const DEFAULT_GOOGLE_ADS_API_BASE: &str = "https://googleads.googleapis.com"
 pub const DEFAULT_GOOGLE_ADS_API_VERSION: &str = "v26";
 pub const DEFAULT_TIKTOK_API_BASE: &str = "https://business-api.tiktok.com";
 pub const DEFAULT_GOOGLE_OAUTH_TOKEN_URL: &str = "https://oauth2.googleapis.com/token";
+/// Shortest `IDEMPOTENCY_TTL_SECONDS` accepted: a minute. Less would let a redelivery of a job
+/// that just completed run it again.
+pub const MIN_IDEMPOTENCY_TTL: Duration = Duration::from_secs(60);
+/// Longest `IDEMPOTENCY_TTL_SECONDS` accepted (30 days, 2,592,000 s). The ledger adds it to the
+/// epoch seconds of now as an `i64`: an unbounded value would overflow that sum, or wrap (release
+/// build) into an expiration in the past that makes every job look new.
+pub const MAX_IDEMPOTENCY_TTL: Duration = Duration::from_secs(30 * 24 * 60 * 60);
+/// Longest `PLATFORM_TIMEOUT_SECONDS`, `RECORD_TIMEOUT_SECONDS` and `INVOCATION_TIMEOUT_SECONDS`:
+/// Lambda's own limit of 900 s, which no call, record or invocation can outlive.
+pub const MAX_TIMEOUT_SECONDS: u64 = 900;
+/// Longest `DEADLINE_MARGIN_SECONDS`: 600 s; a larger margin would leave no time to work.
+pub const MAX_DEADLINE_MARGIN_SECONDS: u64 = 600;
 
 /// Where each platform's API lives.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -86,31 +98,32 @@ impl Config {
         if max_receive_count > 1000 {
             return Err(ConfigError::new("MAX_RECEIVE_COUNT", "is not a whole number from 0 (no redrive policy) to 1000"));
         }
+        let completed_ttl = env.seconds_in("IDEMPOTENCY_TTL_SECONDS", Duration::from_secs(3600), MIN_IDEMPOTENCY_TTL.as_secs()..=MAX_IDEMPOTENCY_TTL.as_secs())?;
         Ok(Config {
             output_bucket: env.required("OUTPUT_BUCKET")?,
             idempotency_table: env.required("IDEMPOTENCY_TABLE")?,
             dlq_url: env.required("DLQ_URL").and_then(|_| env.url_or("DLQ_URL", ""))?,
             secrets_prefix,
             endpoints: PlatformEndpoints {
-                meta_api_base: env.url_or("META_API_BASE", DEFAULT_META_API_BASE)?,
+                meta_api_base: env.secure_url_or("META_API_BASE", DEFAULT_META_API_BASE)?,
                 meta_api_version,
-                google_ads_api_base: env.url_or("GOOGLE_ADS_API_BASE", DEFAULT_GOOGLE_ADS_API_BASE)?,
+                google_ads_api_base: env.secure_url_or("GOOGLE_ADS_API_BASE", DEFAULT_GOOGLE_ADS_API_BASE)?,
                 google_ads_api_version,
-                tiktok_api_base: env.url_or("TIKTOK_API_BASE", DEFAULT_TIKTOK_API_BASE)?,
-                google_oauth_token_url: env.url_or("GOOGLE_OAUTH_TOKEN_URL", DEFAULT_GOOGLE_OAUTH_TOKEN_URL)?,
+                tiktok_api_base: env.secure_url_or("TIKTOK_API_BASE", DEFAULT_TIKTOK_API_BASE)?,
+                google_oauth_token_url: env.secure_url_or("GOOGLE_OAUTH_TOKEN_URL", DEFAULT_GOOGLE_OAUTH_TOKEN_URL)?,
             },
             limits: JobLimits { max_days },
             batch: BatchConfig {
                 concurrency,
-                start_margin: env.seconds_or("DEADLINE_MARGIN_SECONDS", defaults.start_margin)?,
+                start_margin: env.seconds_in("DEADLINE_MARGIN_SECONDS", defaults.start_margin, 0..=MAX_DEADLINE_MARGIN_SECONDS)?,
                 finish_reserve: defaults.finish_reserve,
-                record_timeout: env.seconds_or("RECORD_TIMEOUT_SECONDS", defaults.record_timeout)?,
+                record_timeout: env.seconds_in("RECORD_TIMEOUT_SECONDS", defaults.record_timeout, 1..=MAX_TIMEOUT_SECONDS)?,
             },
             pacing: PacingConfig { max_backoff, ..pacing_defaults },
             requeue: RequeueConfig { max_receive_count: (max_receive_count > 0).then_some(max_receive_count), ..RequeueConfig::default() },
-            completed_ttl: env.seconds_or("IDEMPOTENCY_TTL_SECONDS", Duration::from_secs(3600))?,
-            platform_timeout: env.seconds_or("PLATFORM_TIMEOUT_SECONDS", Duration::from_secs(30))?,
-            fallback_budget: env.seconds_or("INVOCATION_TIMEOUT_SECONDS", Duration::from_secs(120))?,
+            completed_ttl,
+            platform_timeout: env.seconds_in("PLATFORM_TIMEOUT_SECONDS", Duration::from_secs(30), 1..=MAX_TIMEOUT_SECONDS)?,
+            fallback_budget: env.seconds_in("INVOCATION_TIMEOUT_SECONDS", Duration::from_secs(120), 1..=MAX_TIMEOUT_SECONDS)?,
             metrics_namespace: env.optional("METRICS_NAMESPACE").unwrap_or_else(|| "CostEtl".to_string()),
         })
     }
@@ -144,6 +157,53 @@ mod tests {
         for missing in ["OUTPUT_BUCKET", "IDEMPOTENCY_TABLE", "DLQ_URL", "SECRETS_PREFIX"] {
             let env = Env::from_pairs(minimal().into_iter().filter(|(k, _)| *k != missing));
             assert_eq!(Config::from_env(&env).unwrap_err().var, missing);
+        }
+    }
+
+    #[test]
+    fn ttl_and_timeouts_out_of_range_fail_the_cold_start_naming_the_variable() {
+        for (var, below, low, high, above) in [
+            ("IDEMPOTENCY_TTL_SECONDS", "59", "60", "2592000", "2592001"),
+            ("PLATFORM_TIMEOUT_SECONDS", "0", "1", "900", "901"),
+            ("RECORD_TIMEOUT_SECONDS", "0", "1", "900", "901"),
+            ("DEADLINE_MARGIN_SECONDS", "-1", "0", "600", "601"),
+            ("INVOCATION_TIMEOUT_SECONDS", "0", "1", "900", "901"),
+        ] {
+            let with = |value: &'static str| {
+                let mut pairs = minimal();
+                pairs.push((var, value));
+                Config::from_env(&Env::from_pairs(pairs))
+            };
+            for bad in [below, above, "18446744073709551616"] {
+                let err = with(bad).unwrap_err();
+                assert_eq!(err.var, var, "{bad}");
+                assert!(err.problem.contains(&format!("from {low} to {high}")), "{err}");
+            }
+            assert!(with(low).is_ok() && with(high).is_ok(), "{var}: both ends are in the range");
+        }
+        let ttl = Config::from_env(&Env::from_pairs(minimal().into_iter().chain([("IDEMPOTENCY_TTL_SECONDS", "2592000")]))).unwrap().completed_ttl;
+        assert_eq!(ttl, MAX_IDEMPOTENCY_TTL);
+    }
+
+    #[test]
+    fn plain_http_platform_urls_are_refused_unless_loopback_or_allowed() {
+        for var in ["META_API_BASE", "GOOGLE_ADS_API_BASE", "TIKTOK_API_BASE", "GOOGLE_OAUTH_TOKEN_URL"] {
+            let with = |url: &'static str, allow: Option<&'static str>| {
+                let mut pairs = minimal();
+                pairs.push((var, url));
+                if let Some(flag) = allow {
+                    pairs.push(("ALLOW_INSECURE_HTTP", flag));
+                }
+                Config::from_env(&Env::from_pairs(pairs))
+            };
+            let err = with("http://api.example.com", None).unwrap_err();
+            assert_eq!(err.var, var);
+            assert!(err.problem.contains("ALLOW_INSECURE_HTTP=true") && !err.problem.contains("api.example.com"), "{err}");
+            assert!(with("http://api.example.com", Some("false")).is_err());
+            assert!(with("http://api.example.com", Some("true")).is_ok(), "{var}: allowed explicitly");
+            assert!(with("http://127.0.0.1:4010", None).is_ok(), "{var}: loopback");
+            assert!(with("http://localhost:4010/", None).is_ok(), "{var}: loopback");
+            assert!(with("https://api.example.com", None).is_ok());
         }
     }
 

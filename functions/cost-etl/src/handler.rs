@@ -217,7 +217,7 @@ impl RecordProcessor for JobHandler {
         // without a reason; on that delivery a failure is dead-lettered here, with its reason.
         let receive_count = record.attributes.get("ApproximateReceiveCount").and_then(|n| n.parse::<u32>().ok());
         let last_delivery = is_last_delivery(receive_count, self.config.requeue.max_receive_count);
-        let hold_until = UNIX_EPOCH + Duration::from_millis(ctx.deadline.epoch_millis());
+        let hold_until = hold_until(&ctx);
         match self.ledger.claim(&key, hold_until).await {
             Ok(Claim::Claimed) => {}
             Ok(Claim::AlreadyCompleted { .. }) => {
@@ -250,7 +250,7 @@ impl RecordProcessor for JobHandler {
             Err(failure) => {
                 let reason_code = failure.reason_code();
                 let reason = format!("{label}: {failure}");
-                if let Err(e) = self.ledger.release(&key, &LastFailure::now(&reason_code, &reason)).await {
+                if let Err(e) = self.ledger.release(&key, hold_until, &LastFailure::now(&reason_code, &reason)).await {
                     // The claim then lapses with this invocation's deadline.
                     tracing::warn!(message_id, job = %label, error = %e, "could not release the claim");
                 }
@@ -266,6 +266,25 @@ impl RecordProcessor for JobHandler {
             }
         }
     }
+
+    /// A record cut short by its time-out (or a panic) gives its claim back before the batch
+    /// answers, so an immediate redelivery can run it instead of waiting for this invocation's
+    /// deadline. Only this invocation's own claim is touched.
+    async fn abandon(&self, record: &SqsMessage, ctx: RecordContext) {
+        let Ok(message) = JobMessage::parse_with(record.body.as_deref().unwrap_or(""), &self.config.limits) else { return };
+        let run = run_of(record);
+        let key = idempotency_key(&message, record.message_id.as_deref(), run.as_ref());
+        let failure = LastFailure::now("timeout", &format!("{}: cut short by the record time-out or a panic; its claim was given back", message.job.label()));
+        if let Err(e) = self.ledger.release(&key, hold_until(&ctx), &failure).await {
+            tracing::warn!(message_id = record.message_id.as_deref().unwrap_or("-"), error = %e, "could not give back the claim of a record that was cut short");
+        }
+    }
+}
+
+/// How long a claim of this invocation holds: until its deadline (one value per invocation, so
+/// the claim can be given back by the same invocation and by no other).
+fn hold_until(ctx: &RecordContext) -> SystemTime {
+    UNIX_EPOCH + Duration::from_millis(ctx.deadline.epoch_millis())
 }
 
 /// The DLQ reason of a retryable failure on the last delivery.

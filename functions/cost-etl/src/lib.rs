@@ -27,6 +27,9 @@ use lambda_runtime::{Error, LambdaEvent};
 use std::sync::Arc;
 use std::time::Instant;
 
+/// Kept free at the end of an invocation to write the answer.
+const ANSWER_RESERVE: std::time::Duration = std::time::Duration::from_millis(500);
+
 /// Everything built once per cold start.
 pub struct App {
     config: Arc<Config>,
@@ -83,15 +86,24 @@ impl App {
     async fn process_invocation(&self, records: &[SqsMessage], deadline: Deadline, request_id: Option<&str>) -> BatchReport<Outcome> {
         let started = Instant::now();
         let mut report = run_batch(&self.handler, records, deadline, &self.config.batch).await;
+        // What follows the batch runs inside the deadline too: a stalled SQS endpoint must not
+        // make the function answer late (Lambda would then count the whole batch as failed).
+        let after_batch = |d: &Deadline| d.remaining().saturating_sub(ANSWER_RESERVE);
         // A copy went back to the queue: acknowledge the original instead of letting the redrive
         // policy move it to the DLQ unprocessed.
-        for index in sqs_batch::requeue::requeue(&self.sqs, records, &report, &self.config.pacing, &self.config.requeue).await {
-            report.records[index].status = RecordStatus::Done(Outcome::Requeued);
+        match tokio::time::timeout(after_batch(&deadline), sqs_batch::requeue::requeue(&self.sqs, records, &report, &self.config.pacing, &self.config.requeue)).await {
+            Ok(requeued) => {
+                for index in requeued {
+                    report.records[index].status = RecordStatus::Done(Outcome::Requeued);
+                }
+            }
+            Err(_) => tracing::warn!("requeueing never-started records ran out of time; they stay failed"),
         }
         // Advice only: whatever SQS answers, the failed records stay in batchItemFailures.
-        let paced = sqs_batch::pacing::apply(&self.sqs, records, &report, &self.config.pacing).await;
-        if paced.failed > 0 {
-            tracing::warn!(changed = paced.changed, failed = paced.failed, "some failed records keep the queue's visibility timeout");
+        match tokio::time::timeout(after_batch(&deadline), sqs_batch::pacing::apply(&self.sqs, records, &report, &self.config.pacing)).await {
+            Ok(paced) if paced.failed > 0 => tracing::warn!(changed = paced.changed, failed = paced.failed, "some failed records keep the queue's visibility timeout"),
+            Ok(_) => {}
+            Err(_) => tracing::warn!("retry pacing ran out of time; the failed records keep the queue's visibility timeout"),
         }
         metrics::report_batch(&report, &self.config.metrics_namespace, started.elapsed(), request_id);
         report

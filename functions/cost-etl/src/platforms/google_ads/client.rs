@@ -212,10 +212,16 @@ pub(super) fn parse_login_customer_id(raw: &str) -> Result<Option<String>, Platf
     Ok(Some(digits))
 }
 
+/// Longest lifetime believed of an access token: Google grants an hour; an `expires_in` beyond
+/// a day is not believed (and one near `u64::MAX` would overflow the clock).
+const MAX_TOKEN_LIFETIME: Duration = Duration::from_secs(24 * 60 * 60);
+
 /// Until when a token granted at `now` with `expires_in` seconds may be sent: `margin` before it
-/// expires. A token that lives less than the margin is used for the request at hand only.
+/// expires, and no later than a day after `now` (`MAX_TOKEN_LIFETIME`). A token that lives less than
+/// the margin is used for the request at hand only.
 pub fn usable_until(now: Instant, expires_in: u64, margin: Duration) -> Instant {
-    now + Duration::from_secs(expires_in).saturating_sub(margin)
+    let lifetime = Duration::from_secs(expires_in).min(MAX_TOKEN_LIFETIME).saturating_sub(margin);
+    now.checked_add(lifetime).unwrap_or(now)
 }
 
 /// A token endpoint grant.
@@ -245,7 +251,7 @@ pub fn parse_token_answer(status: u16, body: &[u8], retry_after: Option<Duration
     };
     match (status, oauth.as_ref().map(|e| e.error.as_str())) {
         (429, _) => Err(PlatformError::RateLimited { platform: PLATFORM, detail, retry_after }),
-        (500.., _) => Err(PlatformError::Unavailable { platform: PLATFORM, status, detail }),
+        (status, _) if super::errors::transient_http(status) => Err(PlatformError::Unavailable { platform: PLATFORM, status, detail }),
         (_, Some("invalid_grant" | "invalid_client" | "unauthorized_client")) | (401, _) => Err(PlatformError::InvalidCredentials { platform: PLATFORM, detail }),
         _ => Err(PlatformError::Rejected { platform: PLATFORM, status, detail }),
     }

@@ -79,7 +79,7 @@ pub fn classify_error(http_status: u16, status: Option<&RpcStatus>, account: &st
         return PlatformError::RateLimited { platform: PLATFORM, detail, retry_after };
     }
     match rpc.status.as_str() {
-        "UNAVAILABLE" | "INTERNAL" | "DEADLINE_EXCEEDED" => return PlatformError::Unavailable { platform: PLATFORM, status: http, detail },
+        status if TRANSIENT_STATUSES.contains(&status) => return PlatformError::Unavailable { platform: PLATFORM, status: http, detail },
         "UNAUTHENTICATED" => return PlatformError::InvalidCredentials { platform: PLATFORM, detail },
         "PERMISSION_DENIED" => return PlatformError::PermissionDenied { platform: PLATFORM, detail },
         _ => {}
@@ -87,7 +87,20 @@ pub fn classify_error(http_status: u16, status: Option<&RpcStatus>, account: &st
     match http {
         401 => PlatformError::InvalidCredentials { platform: PLATFORM, detail },
         403 => PlatformError::PermissionDenied { platform: PLATFORM, detail },
-        500.. => PlatformError::Unavailable { platform: PLATFORM, status: http, detail },
+        status if transient_http(status) => PlatformError::Unavailable { platform: PLATFORM, status, detail },
         _ => PlatformError::Rejected { platform: PLATFORM, status: http, detail },
     }
+}
+
+/// Canonical statuses (`google.rpc.Code`) of a failure that passes: Google's own guidance is to
+/// retry these with backoff. `RESOURCE_EXHAUSTED` is a rate limit, classified before these.
+/// `ABORTED` is a concurrency conflict (HTTP 409), `CANCELLED` a request cut off on the way
+/// (HTTP 499), neither a verdict on the request itself.
+const TRANSIENT_STATUSES: [&str; 5] = ["ABORTED", "CANCELLED", "DEADLINE_EXCEEDED", "INTERNAL", "UNAVAILABLE"];
+
+/// HTTP statuses that say "not now" rather than "never", from the API or a proxy in between:
+/// 408 Request Timeout, 409 Conflict (gRPC `ABORTED`), 425 Too Early, 499 (gRPC `CANCELLED`) and
+/// every 5xx. 429 is a rate limit, classified before this.
+pub(crate) fn transient_http(status: u16) -> bool {
+    matches!(status, 408 | 409 | 425 | 499 | 500..=599)
 }

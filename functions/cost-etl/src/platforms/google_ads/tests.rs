@@ -192,6 +192,56 @@ fn errors_are_classified_by_failure_code_then_status() {
 }
 
 #[test]
+fn transient_canonical_statuses_are_retried_whatever_the_http_status() {
+    for (status, http) in [("ABORTED", 409), ("CANCELLED", 499), ("DEADLINE_EXCEEDED", 504), ("UNAVAILABLE", 503), ("INTERNAL", 500)] {
+        for sent_as in [http, 400] {
+            let err = classify(sent_as, json!({"error": {"code": http, "message": "m", "status": status}}));
+            assert_eq!(err.code(), "unavailable", "{status} sent as HTTP {sent_as}");
+            assert!(err.is_retryable(), "{status}");
+        }
+        // The same status as an element of a 200 stream.
+        let streamed = json!([{"error": {"code": http, "message": "m", "status": status}}]);
+        assert_eq!(classify(200, streamed).code(), "unavailable", "{status} in a stream");
+    }
+    let exhausted = classify(429, json!({"error": {"code": 429, "message": "m", "status": "RESOURCE_EXHAUSTED"}}));
+    assert_eq!(exhausted.code(), "rate_limited");
+    assert!(exhausted.is_retryable());
+    let exhausted_as_400 = classify(400, json!({"error": {"code": 429, "message": "m", "status": "RESOURCE_EXHAUSTED"}}));
+    assert!(exhausted_as_400.is_retryable(), "RESOURCE_EXHAUSTED is a rate limit whatever the HTTP status");
+}
+
+#[test]
+fn transient_http_statuses_are_retried_whatever_the_body() {
+    for http in [408u16, 409, 425, 500, 502, 503, 504] {
+        for body in [json!("<html>upstream trouble</html>"), json!({"error": {"code": http, "message": "m", "status": ""}})] {
+            let err = classify(http, body);
+            assert_eq!(err.code(), "unavailable", "HTTP {http}");
+            assert!(err.is_retryable(), "HTTP {http}");
+        }
+    }
+    let limited = classify(429, json!("<html>slow down</html>"));
+    assert_eq!(limited.code(), "rate_limited");
+    assert!(limited.is_retryable());
+    // A request Google refuses for what it is stays permanent.
+    for http in [400u16, 404, 413] {
+        let err = classify(http, json!("<html>no</html>"));
+        assert_eq!(err.code(), "rejected", "HTTP {http}");
+        assert!(!err.is_retryable(), "HTTP {http}");
+    }
+}
+
+#[test]
+fn transient_token_endpoint_answers_are_retried() {
+    for status in [408u16, 409, 425, 500, 502, 503, 504] {
+        let err = parse_token_answer(status, b"<html>busy</html>", None).err().unwrap();
+        assert_eq!(err.code(), "unavailable", "HTTP {status}");
+        assert!(err.is_retryable(), "HTTP {status}");
+    }
+    assert_eq!(parse_token_answer(429, b"", None).err().unwrap().code(), "rate_limited");
+    assert!(!parse_token_answer(400, br#"{"error":"invalid_grant"}"#, None).err().unwrap().is_retryable());
+}
+
+#[test]
 fn an_error_inside_a_200_stream_fails_the_whole_answer() {
     let body = json!([
         {"results": [row("2026-11-20")], "fieldMask": "campaign.id", "requestId": "a"},

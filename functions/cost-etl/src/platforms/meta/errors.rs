@@ -35,7 +35,8 @@ impl Usage {
                 for entry in entries.as_array().into_iter().flatten() {
                     percent(entry, &["call_count", "total_time", "total_cputime"]);
                     if let Some(minutes) = entry.get("estimated_time_to_regain_access").and_then(|m| m.as_u64()) {
-                        regain_secs = Some(regain_secs.unwrap_or(0).max(minutes * 60));
+                        // Saturating: the header is the platform's text; u64::MAX minutes must not overflow.
+                        regain_secs = Some(regain_secs.unwrap_or(0).max(minutes.saturating_mul(60)));
                     }
                 }
             }

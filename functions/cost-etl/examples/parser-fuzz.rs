@@ -1,0 +1,603 @@
+//! Throughput and panic check of every parser that reads cost-etl's input from outside: the job
+//! message and its parts (`cost-job`), configuration, secrets, bounded text and queue ARNs
+//! (`common`), and the Meta, Google Ads and TikTok answers, headers and amounts (`cost-etl`).
+//! A figure for the README, not a test; the property tests in `tests/props.rs` check results.
+//!
+//! Each parser gets `CASES` generated inputs (default 1,000,000) from a small xorshift generator
+//! seeded with `SEED` (default 1), so a run is reproducible: mostly valid documents with bytes
+//! flipped, inserted, removed or cut, JSON tokens inserted, chunks duplicated and numbers
+//! replaced by edge values (`u64::MAX`, `i64::MIN`, `1e309`, ...); some valid documents with edge
+//! numbers only; some noise. Every call runs under `catch_unwind`; the run exits 1 when any
+//! panicked, printing the first inputs that did. Only the parser calls are timed.
+//!
+//!     parser-fuzz [SEED] [CASES] [FILTER]      FILTER: run only parsers whose name contains it
+//!
+//! Dev profile (integer overflow checks and debug assertions on: an overflow is a panic here),
+//! from the same build as `make test` (`cargo test --workspace --all-targets` builds examples):
+//!   cargo build --workspace --all-targets && ${CARGO_TARGET_DIR:-target}/debug/examples/cost-etl-parser-fuzz
+//! Release profile (the figures; overflow checks are off there):
+//!   cargo build --release --target x86_64-unknown-linux-gnu -p cost-etl --example cost-etl-parser-fuzz \
+//!     && ${CARGO_TARGET_DIR:-target}/x86_64-unknown-linux-gnu/release/examples/cost-etl-parser-fuzz
+
+use chrono::NaiveDate;
+use common::arn::SqsQueueArn;
+use common::config::Env;
+use common::text::{bounded, quote_bounded, truncate_bytes};
+use cost_etl::config::Config;
+use cost_etl::normalize::decimal_to_micros;
+use cost_etl::platforms::{google_ads, meta, retry_after_header, tiktok};
+use cost_job::{AccountId, JobLimits, JobMessage, JobSpec, Platform, RunId};
+use std::fmt::Debug;
+use std::panic::{catch_unwind, AssertUnwindSafe};
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::time::{Duration, Instant};
+
+// --- the harness (the same in connect-health's parser-fuzz) ----------------------------------
+
+/// xorshift64*: small, fast and reproducible from its seed; for test inputs only.
+struct Rng(u64);
+
+impl Rng {
+    /// One sequence per seed and parser name (FNV-1a of the name), so adding a parser does not
+    /// change the inputs of the others.
+    fn new(seed: u64, stream: &str) -> Rng {
+        let mut state = 0xcbf2_9ce4_8422_2325u64 ^ seed.wrapping_mul(0x9e37_79b9_7f4a_7c15);
+        for b in stream.bytes() {
+            state ^= u64::from(b);
+            state = state.wrapping_mul(0x0100_0000_01b3);
+        }
+        Rng(if state == 0 { 0x9e37_79b9_7f4a_7c15 } else { state })
+    }
+
+    fn next_u64(&mut self) -> u64 {
+        let mut x = self.0;
+        x ^= x >> 12;
+        x ^= x << 25;
+        x ^= x >> 27;
+        self.0 = x;
+        x.wrapping_mul(0x2545_f491_4f6c_dd1d)
+    }
+
+    /// A number in `0..n` (0 when `n` is 0).
+    fn below(&mut self, n: usize) -> usize {
+        if n == 0 {
+            0
+        } else {
+            (self.next_u64() % n as u64) as usize
+        }
+    }
+
+    fn percent(&mut self, p: u64) -> bool {
+        self.next_u64() % 100 < p
+    }
+
+    fn pick<'a, T>(&mut self, items: &'a [T]) -> &'a T {
+        &items[self.below(items.len())]
+    }
+
+    fn byte(&mut self) -> u8 {
+        (self.next_u64() >> 32) as u8
+    }
+}
+
+/// Numbers on the edges parsers overflow or round at.
+const EDGE_NUMBERS: &[&str] = &[
+    "0", "-0", "1", "-1", "59", "60", "61", "255", "256", "65535", "65536", "4294967295", "4294967296", "-4294967296",
+    "9223372036854775807", "9223372036854775808", "-9223372036854775808", "-9223372036854775809",
+    "18446744073709551615", "18446744073709551616", "307445734561825860", "307445734561825861",
+    "99999999999999999999999999", "1e309", "-1e309", "1e-400", "1.5", "0.0000005", "9223372036854.775807",
+    "9223372036854.775808", "8210266876799", "8210266876800", "-8334601315200", "999999999999", "1000000000000",
+];
+
+/// Tokens that change what a parser sees: JSON structure, escapes, invalid UTF-8, trace words.
+const TOKENS: &[&[u8]] = &[
+    b"\"", b"{", b"}", b"[", b"]", b",", b":", b"\\", b"\\u0000", b"\\ud800", b"\\\"", b"null", b"true", b"[]", b"{}",
+    b"-", b".", b"e", b"\n", b"\r\n", b"\t", b" ", b"\xff", b"\xc3", b"\xe2\x80\xae", b"Caused by: ", b"\tat ", b"...",
+];
+
+fn edge_number(rng: &mut Rng) -> String {
+    match rng.below(4) {
+        0 | 1 => rng.pick(EDGE_NUMBERS).to_string(),
+        2 => rng.next_u64().to_string(),
+        _ => (rng.next_u64() as i64).to_string(),
+    }
+}
+
+/// Replace the number at (or after) a random place with an edge number.
+fn splice_number(rng: &mut Rng, out: &mut Vec<u8>) {
+    let start = rng.below(out.len() + 1);
+    let found = out[start..].iter().position(u8::is_ascii_digit).map(|i| start + i).or_else(|| out.iter().position(u8::is_ascii_digit));
+    let number = edge_number(rng);
+    match found {
+        Some(mut begin) => {
+            while begin > 0 && (out[begin - 1].is_ascii_digit() || out[begin - 1] == b'.' || out[begin - 1] == b'-') {
+                begin -= 1;
+            }
+            let mut end = begin;
+            while end < out.len() && (out[end].is_ascii_digit() || out[end] == b'.' || (end == begin && out[end] == b'-')) {
+                end += 1;
+            }
+            out.splice(begin..end, number.bytes());
+        }
+        None => {
+            let at = rng.below(out.len() + 1);
+            out.splice(at..at, number.bytes());
+        }
+    }
+}
+
+/// One to four edits of `sample`.
+fn mutate(rng: &mut Rng, sample: &[u8]) -> Vec<u8> {
+    let mut out = sample.to_vec();
+    for _ in 0..1 + rng.below(4) {
+        let len = out.len();
+        let at = rng.below(len + 1);
+        match rng.below(8) {
+            0 if at < len => out[at] ^= 1 << rng.below(8),
+            1 => out.insert(at, rng.byte()),
+            2 => {
+                let token = *rng.pick(TOKENS);
+                out.splice(at..at, token.iter().copied());
+            }
+            3 if at < len => {
+                let end = (at + 1 + rng.below(8)).min(len);
+                out.drain(at..end);
+            }
+            5 if len > 0 => {
+                let from = rng.below(len);
+                let chunk = out[from..(from + 1 + rng.below(32)).min(len)].to_vec();
+                let to = rng.below(len + 1);
+                out.splice(to..to, chunk);
+            }
+            6 if at < len && rng.percent(50) => out.truncate(at),
+            _ => splice_number(rng, &mut out),
+        }
+    }
+    out
+}
+
+/// An input shaped like `samples`: mostly a mutated sample, some with edge numbers only, some
+/// valid as they are, some noise.
+fn document(rng: &mut Rng, samples: &[&[u8]]) -> Vec<u8> {
+    let sample = *rng.pick(samples);
+    match rng.below(20) {
+        0 => sample.to_vec(),
+        1 => (0..rng.below(200)).map(|_| rng.byte()).collect(),
+        2..=5 => {
+            let mut out = sample.to_vec();
+            for _ in 0..1 + rng.below(3) {
+                splice_number(rng, &mut out);
+            }
+            out
+        }
+        _ => mutate(rng, sample),
+    }
+}
+
+/// [`document`] as text, as the parsers that take `&str` receive it.
+fn text_document(rng: &mut Rng, samples: &[&str]) -> String {
+    let samples: Vec<&[u8]> = samples.iter().map(|s| s.as_bytes()).collect();
+    String::from_utf8_lossy(&document(rng, &samples)).into_owned()
+}
+
+fn show_bytes(bytes: &[u8]) -> String {
+    quote_bounded(&String::from_utf8_lossy(bytes), 600)
+}
+
+fn show_debug<T: Debug>(value: &T) -> String {
+    bounded(&format!("{value:?}"), 600)
+}
+
+static PANICS_SHOWN: AtomicUsize = AtomicUsize::new(0);
+
+/// Print the first few panics (message and place) and stay quiet after.
+fn quiet_panics() {
+    std::panic::set_hook(Box::new(|info| {
+        if PANICS_SHOWN.fetch_add(1, Ordering::Relaxed) < 5 {
+            eprintln!("panic: {info}");
+        }
+    }));
+}
+
+struct Options {
+    seed: u64,
+    cases: u64,
+    filter: Option<String>,
+}
+
+impl Options {
+    fn from_args() -> Options {
+        let args: Vec<String> = std::env::args().skip(1).collect();
+        let number = |i: usize, default: u64| match args.get(i) {
+            None => default,
+            Some(a) => a.replace('_', "").parse().unwrap_or_else(|_| {
+                eprintln!("usage: parser-fuzz [SEED] [CASES] [FILTER]  ({a:?} is not a whole number)");
+                std::process::exit(2)
+            }),
+        };
+        Options { seed: number(0, 1), cases: number(1, 1_000_000), filter: args.get(2).cloned() }
+    }
+}
+
+struct Row {
+    name: &'static str,
+    cases: u64,
+    seconds: f64,
+    panics: u64,
+}
+
+struct Fuzz {
+    options: Options,
+    rows: Vec<Row>,
+}
+
+/// Inputs generated ahead of each timed batch, so that only the parser calls are timed.
+const BATCH: u64 = 1000;
+
+impl Fuzz {
+    fn run<I>(&mut self, name: &'static str, mut generate: impl FnMut(&mut Rng) -> I, parse: impl Fn(&I) -> usize, show: impl Fn(&I) -> String) {
+        if self.options.filter.as_deref().is_some_and(|f| !name.contains(f)) {
+            return;
+        }
+        let mut rng = Rng::new(self.options.seed, name);
+        let (mut spent, mut panics, mut sink, mut done) = (Duration::ZERO, 0u64, 0usize, 0u64);
+        while done < self.options.cases {
+            let batch: Vec<I> = (0..BATCH.min(self.options.cases - done)).map(|_| generate(&mut rng)).collect();
+            let started = Instant::now();
+            for (i, input) in batch.iter().enumerate() {
+                match catch_unwind(AssertUnwindSafe(|| parse(input))) {
+                    Ok(n) => sink = sink.wrapping_add(n),
+                    Err(_) => {
+                        panics += 1;
+                        if panics <= 3 {
+                            eprintln!("{name}: case {} of seed {} panicked on {}", done + i as u64, self.options.seed, show(input));
+                        }
+                    }
+                }
+            }
+            spent += started.elapsed();
+            done += batch.len() as u64;
+        }
+        std::hint::black_box(sink);
+        eprintln!("{name}: {done} cases in {:.2} s, {panics} panicked", spent.as_secs_f64());
+        self.rows.push(Row { name, cases: done, seconds: spent.as_secs_f64(), panics });
+    }
+
+    /// Print the table; the number of calls that panicked.
+    fn finish(self) -> u64 {
+        let thousands = |n: u64| {
+            let digits = n.to_string();
+            let mut out = String::new();
+            for (i, c) in digits.chars().enumerate() {
+                if i > 0 && (digits.len() - i) % 3 == 0 {
+                    out.push(',');
+                }
+                out.push(c);
+            }
+            out
+        };
+        println!("{:<32} | {:>11} | {:>8} | {:>11}", "parser", "cases", "seconds", "cases/s");
+        println!("{:-<32}-+-{:->11}-+-{:->8}-+-{:->11}", "", "", "", "");
+        for row in &self.rows {
+            let rate = if row.seconds > 0.0 { (row.cases as f64 / row.seconds) as u64 } else { 0 };
+            println!("{:<32} | {:>11} | {:>8.3} | {:>11}", row.name, thousands(row.cases), row.seconds, thousands(rate));
+        }
+        let panics: u64 = self.rows.iter().map(|r| r.panics).sum();
+        println!("panics: {panics} (seed {}, {} cases per parser)", self.options.seed, thousands(self.options.cases));
+        for row in self.rows.iter().filter(|r| r.panics > 0) {
+            println!("  {}: {} panicked", row.name, row.panics);
+        }
+        panics
+    }
+}
+
+// --- the inputs of cost-etl ----------------------------------------------------------------------
+
+const JOBS: &[&str] = &[
+    r#"{"platform":"meta","account_id":"act_1234","date_from":"2026-11-20","date_to":"2026-11-22"}"#,
+    r#"{"platform":"google_ads","account_id":"123-456-7890","date_from":"2026-11-01","date_to":"2026-11-30","refresh":true}"#,
+    r#"{"date_to":"2026-12-31","account_id":"7012345678901234567","platform":"tiktok","date_from":"2026-10-01","note":"backfill"}"#,
+    r#"{"platform":"meta","account_id":"1234","date_from":"2026-02-28","date_to":"2026-03-01","refresh":null}"#,
+];
+
+const ACCOUNT_IDS: &[&str] = &["act_1234", "1234", "123-456-7890", "1234567890", "7012345678901234567", "act_123456789012345678901234567890123456789012345678901234567890"];
+
+const RUN_IDS: &[&str] = &["scheduled__2026-12-01T06:00:00+00:00", "manual__2026-12-01", "backfill__2026-11-01T00:00:00+00:00"];
+
+const ENV: &[(&str, &str)] = &[
+    ("OUTPUT_BUCKET", "costs"),
+    ("IDEMPOTENCY_TABLE", "ledger"),
+    ("DLQ_URL", "http://127.0.0.1:1/123456789012/jobs-dlq"),
+    ("SECRETS_PREFIX", "pipeline/prod/ad-platforms/"),
+    ("BATCH_CONCURRENCY", "4"),
+    ("MAX_JOB_DAYS", "93"),
+    ("META_API_VERSION", "v23.0"),
+    ("GOOGLE_ADS_API_VERSION", "v26"),
+    ("RETRY_MAX_BACKOFF_SECONDS", "900"),
+    ("MAX_RECEIVE_COUNT", "5"),
+    ("META_API_BASE", "https://graph.facebook.com"),
+    ("GOOGLE_ADS_API_BASE", "https://googleads.googleapis.com"),
+    ("TIKTOK_API_BASE", "https://business-api.tiktok.com"),
+    ("GOOGLE_OAUTH_TOKEN_URL", "https://oauth2.googleapis.com/token"),
+    ("DEADLINE_MARGIN_SECONDS", "10"),
+    ("RECORD_TIMEOUT_SECONDS", "300"),
+    ("IDEMPOTENCY_TTL_SECONDS", "3600"),
+    ("PLATFORM_TIMEOUT_SECONDS", "30"),
+    ("INVOCATION_TIMEOUT_SECONDS", "120"),
+    ("METRICS_NAMESPACE", "CostEtl"),
+];
+
+const GOOGLE_SECRETS: &[&str] = &[
+    r#"{"client_id":"1234.apps.googleusercontent.com","client_secret":"GOCSPX-secret","refresh_token":"1//0g-refresh","developer_token":"dev-token","login_customer_id":"111-222-3333"}"#,
+    r#"{"client_id":"1234.apps.googleusercontent.com","client_secret":"GOCSPX-secret","refresh_token":"1//0g-refresh"}"#,
+];
+
+const LOG_TEXTS: &[&str] = &["boom\n{\"_aws\":{\"CloudWatchMetrics\":[]}}\r\u{1b}[2J", "ééé ünïcödé \u{202e}reversed", "plain text of a platform error message"];
+
+const ARNS: &[&str] = &["arn:aws:sqs:eu-west-1:123456789012:cost-etl-jobs", "arn:aws-cn:sqs:cn-north-1:123456789012:jobs-dlq.fifo"];
+
+const META_PAGES: &[&str] = &[
+    r#"{"data":[{"campaign_id":"120","campaign_name":"Brand","spend":"1234.5","impressions":"1000","clicks":"10","account_currency":"KRW","date_start":"2026-11-20","date_stop":"2026-11-20"},{"campaign_id":"121","campaign_name":"Search \"exact\"","spend":"0.01","impressions":"3","account_currency":"KRW","date_start":"2026-11-21","date_stop":"2026-11-21"}],"paging":{"cursors":{"before":"QVFI","after":"QVFJ"},"next":"http://127.0.0.1:9/v23.0/act_1234/insights?after=QVFJ&access_token=x"}}"#,
+    r#"{"data":[],"paging":{"cursors":{}}}"#,
+];
+
+const META_ERRORS: &[(u16, &str)] = &[
+    (400, r#"{"error":{"message":"(#17) User request limit reached","type":"OAuthException","code":17,"error_subcode":2446079,"is_transient":true,"fbtrace_id":"AbC"}}"#),
+    (400, r#"{"error":{"message":"Error validating access token","type":"OAuthException","code":190,"error_subcode":463,"fbtrace_id":"AbC"}}"#),
+    (400, r#"{"error":{"message":"Unsupported get request","type":"GraphMethodException","code":100,"error_subcode":33,"fbtrace_id":"AbC"}}"#),
+    (500, r#"{"error":{"message":"An unknown error occurred","type":"OAuthException","code":1,"is_transient":true}}"#),
+];
+
+const META_USAGE: &[&str] = &[
+    r#"{"1234":[{"type":"ads_insights","call_count":100,"total_cputime":40,"total_time":40,"estimated_time_to_regain_access":5}]}"#,
+    r#"{"call_count":12,"total_cputime":3,"total_time":3}"#,
+    r#"{"acc_id_util_pct":9,"reset_time_duration":120}"#,
+];
+
+const META_NEXT: &[&str] = &[
+    "http://127.0.0.1:9/v23.0/act_1234/insights?access_token=SECRET&after=QQ&limit=500",
+    "https://graph.facebook.com/v23.0/act_1234/insights?after=QVFJ&limit=500",
+];
+
+const GOOGLE_ROW: &str = r#"{"customer":{"resourceName":"customers/1234567890","currencyCode":"KRW"},"campaign":{"resourceName":"customers/1234567890/campaigns/111","name":"Brand","id":"111"},"metrics":{"costMicros":"1234500000","impressions":"1000","clicks":"10"},"segments":{"date":"2026-11-20"}}"#;
+
+fn google_answers() -> Vec<(u16, String)> {
+    let quota = r#"{"error":{"code":429,"message":"Resource has been exhausted","status":"RESOURCE_EXHAUSTED","details":[{"@type":"type.googleapis.com/google.ads.googleads.v26.errors.GoogleAdsFailure","errors":[{"errorCode":{"quotaError":"RESOURCE_EXHAUSTED"},"message":"m","details":{"quotaErrorDetails":{"rateScope":"ACCOUNT","retryDelay":"30s"}}}],"requestId":"req-1"}]}}"#;
+    vec![
+        (200, format!(r#"[{{"results":[{GOOGLE_ROW},{}],"fieldMask":"campaign.id,campaign.name","requestId":"a"}}]"#, GOOGLE_ROW.replace("2026-11-20", "2026-11-21").replace("\"111\"", "\"112\""))),
+        (200, format!(r#"[{{"results":[{GOOGLE_ROW}],"requestId":"a"}},{{"error":{{"code":503,"message":"m","status":"UNAVAILABLE"}}}}]"#)),
+        (429, quota.to_string()),
+        (429, r#"{"error":{"code":429,"message":"Quota exceeded","status":"RESOURCE_EXHAUSTED","details":[{"@type":"type.googleapis.com/google.rpc.RetryInfo","retryDelay":"2.5s"}]}}"#.to_string()),
+        (403, r#"{"error":{"code":403,"message":"The caller does not have permission","status":"PERMISSION_DENIED","details":[{"@type":"type.googleapis.com/google.ads.googleads.v26.errors.GoogleAdsFailure","errors":[{"errorCode":{"authorizationError":"CUSTOMER_NOT_ENABLED"},"message":"m"}]}]}}"#.to_string()),
+    ]
+}
+
+const TOKEN_ANSWERS: &[(u16, &str)] = &[
+    (200, r#"{"access_token":"ya29.a0AfH6SM","expires_in":3599,"token_type":"Bearer","scope":"https://www.googleapis.com/auth/adwords"}"#),
+    (400, r#"{"error":"invalid_grant","error_description":"Token has been expired or revoked."}"#),
+    (429, r#"{"error":"rate_limit_exceeded"}"#),
+];
+
+const PROTO_DURATIONS: &[&str] = &["30s", "2.5s", "0.000000001s", "999999999999s"];
+
+const TIKTOK_PAGES: &[&str] = &[
+    r#"{"code":0,"message":"OK","request_id":"2026112008000001","data":{"list":[{"dimensions":{"campaign_id":"1800000000000001","stat_time_day":"2026-11-21 00:00:00"},"metrics":{"spend":"12.34","impressions":"100","clicks":5,"campaign_name":"Brand"}},{"dimensions":{"campaign_id":"1800000000000002","stat_time_day":"2026-11-20 00:00:00"},"metrics":{"spend":"1500","impressions":"7","clicks":"0","campaign_name":"C"}}],"page_info":{"page":1,"page_size":1000,"total_number":2,"total_page":1}}}"#,
+    r#"{"code":40100,"message":"Too many requests","request_id":"r","data":{}}"#,
+];
+
+const TIKTOK_INFO: &[&str] = &[
+    r#"{"code":0,"message":"OK","request_id":"r","data":{"list":[{"advertiser_id":"7012345678901234567","currency":"KRW","name":"x"}]}}"#,
+    r#"{"code":0,"message":"OK","request_id":"r","data":{"list":[{"advertiser_id":7012345678901234567,"currency":"JPY"}]}}"#,
+];
+
+const TIKTOK_ERRORS: &[(u16, &str)] = &[
+    (429, r#"{"code":40100,"message":"Too many requests","request_id":"r","data":{}}"#),
+    (500, r#"{"code":50000,"message":"System error","request_id":"r"}"#),
+    (503, "<html><body>busy</body></html>"),
+    (401, r#"{"code":40105,"message":"Access token is incorrect or has been revoked","request_id":"r"}"#),
+];
+
+const STAT_TIME_DAYS: &[&str] = &["2026-11-21 00:00:00", "2026-11-20 00:00:00"];
+const RETRY_AFTER: &[&str] = &["120", " 7 ", "Wed, 21 Oct 2026 07:28:00 GMT"];
+const AMOUNTS: &[&str] = &["1234.5", "0.01", "98765432.123456", "-12.5", "9223372036854.775807", "1.9999995", "0"];
+
+/// A status: mostly the sample's, sometimes another or any.
+fn status(rng: &mut Rng, usual: u16) -> u16 {
+    match rng.below(10) {
+        0 => *rng.pick(&[200, 400, 401, 403, 404, 408, 409, 429, 500, 502, 503, 504]),
+        1 => rng.next_u64() as u16,
+        _ => usual,
+    }
+}
+
+fn lossy(bytes: &[u8]) -> String {
+    String::from_utf8_lossy(bytes).into_owned()
+}
+
+#[derive(serde::Deserialize)]
+#[allow(dead_code)]
+struct GoogleAdsSecret {
+    #[serde(default)]
+    developer_token: Option<String>,
+    client_id: String,
+    client_secret: String,
+    refresh_token: String,
+    #[serde(default)]
+    login_customer_id: Option<String>,
+}
+
+fn main() {
+    let options = Options::from_args();
+    quiet_panics();
+    let mut fuzz = Fuzz { options, rows: Vec::new() };
+    let limits = JobLimits::default();
+    let spec = |body: &str| JobSpec::parse(body).expect("a valid job");
+    let meta_job = spec(JOBS[0]);
+    let google_job = spec(r#"{"platform":"google_ads","account_id":"123-456-7890","date_from":"2026-11-20","date_to":"2026-11-22"}"#);
+    let tiktok_job = spec(r#"{"platform":"tiktok","account_id":"7012345678901234567","date_from":"2026-11-20","date_to":"2026-11-22"}"#);
+    let (from, to): (NaiveDate, NaiveDate) = (tiktok_job.date_from, tiktok_job.date_to);
+    let bytes_of = |samples: &[&'static str]| -> Vec<&'static [u8]> { samples.iter().map(|s| s.as_bytes()).collect() };
+
+    // cost-job: the job message and its parts.
+    fuzz.run("job message", |rng| text_document(rng, JOBS), |body| JobMessage::parse_with(body, &limits).map_or_else(|e| e.code().len(), |m| m.job.day_count() as usize), |b| show_debug(b));
+    fuzz.run(
+        "account id",
+        |rng| (*rng.pick(&Platform::ALL), text_document(rng, ACCOUNT_IDS)),
+        |(platform, raw)| AccountId::parse(*platform, raw).map_or(0, |id| id.as_str().len()),
+        show_debug,
+    );
+    fuzz.run("run id", |rng| text_document(rng, RUN_IDS), |raw| raw.parse::<RunId>().map_or(0, |run| run.as_str().len()), |r| show_debug(r));
+
+    // common: configuration, secrets, bounded text, queue ARNs.
+    fuzz.run(
+        "cost-etl config (20 variables)",
+        |rng| {
+            let mut env: Vec<(&'static str, String)> = ENV.iter().map(|(k, v)| (*k, v.to_string())).collect();
+            for _ in 0..1 + rng.below(3) {
+                let i = rng.below(env.len());
+                match rng.below(5) {
+                    0 => env[i].1 = edge_number(rng),
+                    1 => env[i].1.clear(),
+                    2 => env[i].1 = "0".into(),
+                    _ => env[i].1 = lossy(&mutate(rng, env[i].1.as_bytes())),
+                }
+            }
+            env
+        },
+        |env| Config::from_env(&Env::from_pairs(env.iter().map(|(k, v)| (*k, v.as_str())))).map_or_else(|e| e.var.len(), |c| c.batch.concurrency),
+        show_debug,
+    );
+    fuzz.run(
+        "secret json (google_ads shape)",
+        |rng| text_document(rng, GOOGLE_SECRETS),
+        |text| common::secrets::parse_json::<GoogleAdsSecret>("pipeline/prod/ad-platforms/google_ads", text).map_or(1, |s| s.client_id.len()),
+        |t| show_debug(t),
+    );
+    fuzz.run(
+        "bounded text",
+        |rng| (text_document(rng, LOG_TEXTS), rng.below(300)),
+        |(text, max)| bounded(text, *max).len() + quote_bounded(text, *max).len() + truncate_bytes(text, *max).len(),
+        show_debug,
+    );
+    fuzz.run("sqs queue arn", |rng| text_document(rng, ARNS), |raw| raw.parse::<SqsQueueArn>().map_or(0, |arn| arn.queue_url().len()), |r| show_debug(r));
+
+    // Meta.
+    let pages = bytes_of(META_PAGES);
+    fuzz.run("meta insights page", |rng| document(rng, &pages), |body| meta::normalize_page(&meta_job, body).map_or(0, |(rows, _)| rows.len()), |b| show_bytes(b));
+    fuzz.run(
+        "meta usage headers",
+        |rng| {
+            let mut header = |i: usize| if rng.percent(10) { None } else { Some(text_document(rng, &META_USAGE[i..=i])) };
+            (header(0), header(1), header(2))
+        },
+        |(business, app, account)| {
+            let usage = meta::Usage::from_headers(business.as_deref(), app.as_deref(), account.as_deref());
+            usage.regain.map_or(0, |d| d.as_secs() as usize) ^ usize::from(usage.budget_spent())
+        },
+        show_debug,
+    );
+    let usage = meta::Usage::from_headers(Some(META_USAGE[0]), Some(META_USAGE[1]), Some(META_USAGE[2]));
+    let errors: Vec<&[u8]> = META_ERRORS.iter().map(|(_, body)| body.as_bytes()).collect();
+    fuzz.run(
+        "meta error answer",
+        |rng| {
+            let (usual, _) = *rng.pick(META_ERRORS);
+            (status(rng, usual), document(rng, &errors))
+        },
+        |(status, body)| meta::classify_error(*status, body, &usage, "act_1234").code().len(),
+        |(status, body)| format!("HTTP {status} {}", show_bytes(body)),
+    );
+    fuzz.run(
+        "meta paging.next",
+        |rng| text_document(rng, META_NEXT),
+        |next| meta::follow_next("http://127.0.0.1:9", next).map_or(0, |url| url.as_str().len()),
+        |n| show_debug(n),
+    );
+
+    // Google Ads.
+    let answers = google_answers();
+    fuzz.run(
+        "google_ads searchStream answer",
+        |rng| {
+            let (usual, body) = rng.pick(&answers);
+            let usual = *usual;
+            (status(rng, usual), document(rng, &[body.as_bytes()]))
+        },
+        |(status, body)| google_ads::parse_stream(&google_job, *status, body).map_or_else(|e| e.retry_after().map_or(1, |d| d.as_secs() as usize), |rows| rows.len()),
+        |(status, body)| format!("HTTP {status} {}", show_bytes(body)),
+    );
+    let tokens: Vec<&[u8]> = TOKEN_ANSWERS.iter().map(|(_, body)| body.as_bytes()).collect();
+    fuzz.run(
+        "google_ads token answer",
+        |rng| {
+            let (usual, _) = *rng.pick(TOKEN_ANSWERS);
+            (status(rng, usual), document(rng, &tokens), rng.percent(20).then(|| Duration::from_secs(rng.next_u64())))
+        },
+        |(status, body, retry_after)| match google_ads::parse_token_answer(*status, body, *retry_after) {
+            Ok(grant) => {
+                let now = Instant::now();
+                google_ads::usable_until(now, grant.expires_in, google_ads::TOKEN_MARGIN).duration_since(now).as_secs() as usize
+            }
+            Err(e) => e.code().len(),
+        },
+        |(status, body, retry_after)| format!("HTTP {status} retry {retry_after:?} {}", show_bytes(body)),
+    );
+    fuzz.run(
+        "google_ads proto duration",
+        |rng| text_document(rng, PROTO_DURATIONS),
+        |text| google_ads::parse_proto_duration(text).map_or(0, |d| d.as_secs() as usize),
+        |t| show_debug(t),
+    );
+
+    // TikTok.
+    let report_pages = bytes_of(TIKTOK_PAGES);
+    fuzz.run(
+        "tiktok report page",
+        |rng| document(rng, &report_pages),
+        |body| tiktok::parse_report(&tiktok_job, "KRW", from, to, body).map_or(0, |(rows, info)| rows.len() + info.total_page as usize),
+        |b| show_bytes(b),
+    );
+    let infos = bytes_of(TIKTOK_INFO);
+    fuzz.run(
+        "tiktok advertiser info",
+        |rng| document(rng, &infos),
+        |body| tiktok::parse_advertiser_currency(body, tiktok_job.account_id.as_str()).map_or(0, |c| c.len()),
+        |b| show_bytes(b),
+    );
+    let tiktok_errors: Vec<&[u8]> = TIKTOK_ERRORS.iter().map(|(_, body)| body.as_bytes()).collect();
+    fuzz.run(
+        "tiktok error answer",
+        |rng| {
+            let (usual, _) = *rng.pick(TIKTOK_ERRORS);
+            (status(rng, usual), document(rng, &tiktok_errors), rng.percent(30).then(|| Duration::from_secs(rng.next_u64())))
+        },
+        |(status, body, retry_after)| tiktok::classify_http(*status, *retry_after, body, tiktok_job.account_id.as_str()).code().len(),
+        |(status, body, _)| format!("HTTP {status} {}", show_bytes(body)),
+    );
+    fuzz.run(
+        "tiktok stat_time_day",
+        |rng| text_document(rng, STAT_TIME_DAYS),
+        |text| tiktok::parse_stat_time_day(text, from, to).map_or(0, |d| d.to_string().len()),
+        |t| show_debug(t),
+    );
+
+    // Shared by the adapters.
+    fuzz.run(
+        "retry-after header",
+        |rng| {
+            let mut headers = reqwest::header::HeaderMap::new();
+            let value: Vec<u8> = document(rng, &bytes_of(RETRY_AFTER));
+            if let Ok(value) = reqwest::header::HeaderValue::from_bytes(&value) {
+                headers.insert(reqwest::header::RETRY_AFTER, value);
+            }
+            headers
+        },
+        |headers| retry_after_header(headers).map_or(0, |d| d.as_secs() as usize),
+        show_debug,
+    );
+    fuzz.run("decimal amount to micros", |rng| text_document(rng, AMOUNTS), |text| decimal_to_micros(text).map_or(0, |m| m as usize), |t| show_debug(t));
+
+    if fuzz.finish() > 0 {
+        std::process::exit(1);
+    }
+}
