@@ -15,7 +15,8 @@ help:
 	@echo "make run    - run the whole pipeline locally (build, local AWS + Kafka Connect + ad platform peers, invoke both functions)"
 	@echo "make test   - install pinned tools, then run every test"
 	@echo "make build  - build both Lambda zips (cargo lambda, arm64) into target/lambda/*/bootstrap.zip"
-	@echo "make plan STAGE=prod - show what 'serverless deploy' would change"
+	@echo "make plan STAGE=prod REGION=eu-west-1 - show what 'serverless deploy' would change"
+	@echo "make cost   - the monthly bill of docs/cost.md, measured against the local peers"
 
 tools:
 	@bash scripts/install-tools.sh
@@ -38,7 +39,7 @@ test: tools
 	@bash scripts/airflow-tests.sh
 
 plan: tools
-	npx serverless plan --stage $(or $(STAGE),dev)
+	npx serverless plan --stage $(or $(STAGE),dev) $(if $(REGION),--region $(REGION))
 
 bench: tools
 	@bash scripts/bench.sh

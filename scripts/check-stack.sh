@@ -537,6 +537,31 @@ redrive = res["JobsQueue"]["Properties"]["RedrivePolicy"]["maxReceiveCount"]
 check(str(etl_env.get("MAX_RECEIVE_COUNT")) == str(redrive),
       f"costEtl MAX_RECEIVE_COUNT ({etl_env.get('MAX_RECEIVE_COUNT')}) equals the jobs queue's maxReceiveCount ({redrive})")
 
+# ---------------------------------------------------------------- data safety and transport
+# Point-in-time recovery on both tables as the stage says (on unless the stage is dev/test/local),
+# deletion policies likewise; a stage the file does not name gets the safe defaults.
+pitr = str(param("pointInTimeRecovery")).lower()
+for table in ("IdempotencyTable", "RestartStateTable"):
+    spec = res[table]["Properties"].get("PointInTimeRecoverySpecification", {})
+    check(str(spec.get("PointInTimeRecoveryEnabled")).lower() == pitr, f"{table}: point-in-time recovery {pitr} (stage {stage})")
+default_block = param_blocks.get("default") or {}
+check(str(default_block.get("statefulDeletionPolicy")) == "Retain" and str(default_block.get("outputBucketVersioning")) == "Enabled"
+      and str(default_block.get("pointInTimeRecovery")).lower() == "true",
+      "a stage other than dev, test and local gets the safe defaults: Retain, versioning, point-in-time recovery")
+# Both queues refuse plain-HTTP requests.
+tls = [r for r in res.values() if r["Type"] == "AWS::SQS::QueuePolicy"]
+tls_ok = len(tls) == 1 and all(
+    st.get("Effect") == "Deny" and st.get("Condition", {}).get("Bool", {}).get("aws:SecureTransport") in (False, "false")
+    for st in tls[0]["Properties"]["PolicyDocument"]["Statement"]) and len(tls[0]["Properties"]["Queues"]) == 2
+check(tls_ok, "the jobs queue and the DLQ deny requests without TLS")
+# Per-connector metrics as the stage says (docs/cost.md).
+health_env = res["ConnectHealthLambdaFunction"]["Properties"]["Environment"]["Variables"]
+check(health_env.get("CONNECTOR_METRICS") == param("connectorMetrics"), f"connectHealth CONNECTOR_METRICS is the stage's ({param('connectorMetrics')})")
+# SSM parameters next to Secrets Manager secrets, under the same prefixes and nowhere else.
+for lid, prefix in (("ConnectHealthRole", param("connectSecretsPrefix")), ("CostEtlRole", param("secretsPrefix"))):
+    gets = [st for pol in res[lid]["Properties"]["Policies"] for st in pol["PolicyDocument"]["Statement"] if st["Action"] == "ssm:GetParameter"]
+    check(len(gets) == 1 and f":parameter/{prefix}/*" in json.dumps(gets[0]["Resource"]), f"{lid}: ssm:GetParameter on parameter/{prefix}/* only")
+
 if failures:
     print(f"{len(failures)} check(s) failed", file=sys.stderr)
     sys.exit(1)

@@ -44,10 +44,11 @@ function clustersValue(text, { file, secretsPrefix }) {
       return new Error(`${where} (${entry.name}): "url" carries credentials; put them in a secret named by "auth_secret_id" instead`);
     }
     const secret = entry.auth_secret_id;
+    // A Secrets Manager secret under the prefix, or an SSM parameter under /<prefix>/ ("ssm:/...").
     if (secret !== undefined && secret !== null && String(secret).trim() !== '' && secretsPrefix
-        && !String(secret).startsWith(`${secretsPrefix}/`)) {
+        && !String(secret).startsWith(`${secretsPrefix}/`) && !String(secret).startsWith(`ssm:/${secretsPrefix}/`)) {
       return new Error(
-        `${where} (${entry.name}): auth_secret_id ${JSON.stringify(secret)} is not under ${secretsPrefix}/ ` +
+        `${where} (${entry.name}): auth_secret_id ${JSON.stringify(secret)} is not under ${secretsPrefix}/ or ssm:/${secretsPrefix}/ ` +
           '(param connectSecretsPrefix), the only secrets connect-health\'s role may read'
       );
     }
