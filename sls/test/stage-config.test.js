@@ -55,5 +55,9 @@ test('clusters: a mistake fails the deploy naming the file, the entry and the fi
   assert.match(bad('[{"name": "main", "url": "connect:8083"}]'), /entry 1 \(main\): "url" must be (an http\(s\) URL|http or https)/);
   assert.match(bad('[{"name": "main", "url": "https://user:pw@c:8083"}]'), /carries credentials; put them in a secret named by "auth_secret_id"/);
   assert.match(bad('[{"name": "main", "url": "https://c:8083", "auth_secret_id": "pipeline/dev/connect/main"}]'),
-    /auth_secret_id "pipeline\/dev\/connect\/main" is not under pipeline\/prod\/connect\/ \(param connectSecretsPrefix\)/);
+    /auth_secret_id "pipeline\/dev\/connect\/main" is not under pipeline\/prod\/connect\/ or ssm:\/pipeline\/prod\/connect\/ \(param connectSecretsPrefix\)/);
+  // The same credentials as an SSM parameter under the prefix are accepted; elsewhere they are not.
+  const ok = clustersValue('[{"name": "main", "url": "https://c:8083", "auth_secret_id": "ssm:/pipeline/prod/connect/main"}]', { file, secretsPrefix });
+  assert.ok(!(ok instanceof Error), String(ok));
+  assert.match(bad('[{"name": "main", "url": "https://c:8083", "auth_secret_id": "ssm:/pipeline/dev/connect/main"}]'), /is not under pipeline\/prod\/connect\//);
 });

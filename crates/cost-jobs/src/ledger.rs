@@ -15,15 +15,8 @@ pub struct LastErrors {
 
 impl LastErrors {
     pub async fn from_env(table: &str) -> LastErrors {
-        let config = common::aws::load_config().await;
-        let timeouts = aws_config::timeout::TimeoutConfig::builder()
-            .connect_timeout(Duration::from_secs(5))
-            .operation_attempt_timeout(Duration::from_secs(10))
-            .operation_timeout(Duration::from_secs(30))
-            .build();
-        let client = aws_sdk_dynamodb::Client::from_conf(aws_sdk_dynamodb::config::Builder::from(&config).timeout_config(timeouts).build());
         // Reading only: the completed TTL does not matter.
-        LastErrors { ledger: DynamoLedger::new(client, table, Duration::ZERO) }
+        LastErrors { ledger: DynamoLedger::new(crate::runs::table_client().await, table, Duration::ZERO) }
     }
 
     /// The last failure the ledger holds for the job of `dead`, if any.

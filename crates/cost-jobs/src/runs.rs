@@ -6,23 +6,21 @@ use aws_sdk_dynamodb::types::AttributeValue;
 use common::error::AwsError;
 use cost_job::run::{expected_part, DeadJob, RunId, RunStatus, ATTR_DONE, DEAD_PREFIX, EXPECTED_PREFIX, RECORD_TTL_DAYS};
 use std::collections::{BTreeMap, HashMap};
-use std::time::Duration;
 
 pub struct Runs {
     client: aws_sdk_dynamodb::Client,
     table: String,
 }
 
+/// A DynamoDB client for the worker's idempotency table (the SDK's time-out ceilings apply,
+/// `common::aws`), shared by the run records and the ledger reader.
+pub async fn table_client() -> aws_sdk_dynamodb::Client {
+    aws_sdk_dynamodb::Client::new(&common::aws::load_config().await)
+}
+
 impl Runs {
     pub async fn from_env(table: &str) -> Runs {
-        let config = common::aws::load_config().await;
-        let timeouts = aws_config::timeout::TimeoutConfig::builder()
-            .connect_timeout(Duration::from_secs(5))
-            .operation_attempt_timeout(Duration::from_secs(10))
-            .operation_timeout(Duration::from_secs(30))
-            .build();
-        let client = aws_sdk_dynamodb::Client::from_conf(aws_sdk_dynamodb::config::Builder::from(&config).timeout_config(timeouts).build());
-        Runs { client, table: table.to_string() }
+        Runs { client: table_client().await, table: table.to_string() }
     }
 
     /// Record that the enqueue described by `request` sent `jobs` jobs for `run`. Idempotent

@@ -154,6 +154,11 @@ fn epoch_secs(t: SystemTime) -> i64 {
     t.duration_since(UNIX_EPOCH).map(|d| d.as_secs() as i64).unwrap_or(0)
 }
 
+/// Epoch seconds `ttl` after `now`, saturating (a TTL too large for the clock never wraps into the past).
+fn expires_after(now: SystemTime, ttl: Duration) -> i64 {
+    epoch_secs(now).saturating_add(i64::try_from(ttl.as_secs()).unwrap_or(i64::MAX))
+}
+
 fn epoch_millis(t: SystemTime) -> i64 {
     t.duration_since(UNIX_EPOCH).map(|d| d.as_millis() as i64).unwrap_or(0)
 }
@@ -243,7 +248,7 @@ impl DynamoLedger {
             .expression_attribute_names("#status", "status")
             .expression_attribute_names("#in_progress_expiry", "in_progress_expiration")
             .expression_attribute_names("#data", "data")
-            .expression_attribute_values(":expiry", AttributeValue::N((epoch_secs(now) + self.completed_ttl.as_secs() as i64).to_string()))
+            .expression_attribute_values(":expiry", AttributeValue::N((expires_after(now, self.completed_ttl)).to_string()))
             .expression_attribute_values(":hold", AttributeValue::N(epoch_millis(hold_until).to_string()))
             .expression_attribute_values(":now", AttributeValue::N(epoch_secs(now).to_string()))
             .expression_attribute_values(":now_in_millis", AttributeValue::N(epoch_millis(now).to_string()))
@@ -276,7 +281,7 @@ impl DynamoLedger {
     }
 
     async fn complete_inner(&self, key: &IdempotencyKey, data: Option<&str>) -> Result<(), LedgerError> {
-        let expiration = epoch_secs(SystemTime::now()) + self.completed_ttl.as_secs() as i64;
+        let expiration = expires_after(SystemTime::now(), self.completed_ttl);
         let mut put = self
             .client
             .put_item()
@@ -367,7 +372,7 @@ impl Ledger for MemoryLedger {
                 key.clone(),
                 LedgerRecord {
                     status: Status::InProgress,
-                    expiration: epoch_secs(now) + self.completed_ttl.as_secs() as i64,
+                    expiration: expires_after(now, self.completed_ttl),
                     in_progress_expiration: Some(epoch_millis(hold_until)),
                     data: None,
                     last_failure,
@@ -380,7 +385,7 @@ impl Ledger for MemoryLedger {
     fn complete<'a>(&'a self, key: &'a IdempotencyKey, data: Option<&'a str>) -> BoxFuture<'a, Result<(), LedgerError>> {
         let record = LedgerRecord {
             status: Status::Completed,
-            expiration: epoch_secs(SystemTime::now()) + self.completed_ttl.as_secs() as i64,
+            expiration: expires_after(SystemTime::now(), self.completed_ttl),
             in_progress_expiration: None,
             data: data.map(str::to_string),
             last_failure: None,
@@ -422,6 +427,12 @@ mod tests {
         assert_ne!(a, IdempotencyKey::derive("other-fn", r#"{"platform":"meta"}"#));
         assert!(a.as_str().starts_with("cost-etl#"));
         assert_eq!(a.as_str().len(), "cost-etl#".len() + 64);
+    }
+
+    #[test]
+    fn an_enormous_ttl_saturates_instead_of_wrapping_into_the_past() {
+        assert_eq!(expires_after(at(T0), Duration::MAX), i64::MAX);
+        assert_eq!(expires_after(at(T0), Duration::from_secs(60)), T0 as i64 + 60);
     }
 
     #[test]

@@ -7,6 +7,7 @@
 //! `scripts/install-tools.sh` put under `.tools/`.
 
 pub mod lambda;
+pub mod fuzz;
 pub mod moto;
 pub mod stall;
 pub mod tools;

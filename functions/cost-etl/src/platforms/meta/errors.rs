@@ -67,7 +67,7 @@ pub fn classify_error(status: u16, body: &[u8], usage: &Usage, account: &str) ->
     let detail = match &graph {
         Some(g) => {
             let sub = subcode.map(|s| format!("/{s}")).unwrap_or_default();
-            format!("HTTP {status}, {} code {}{sub}: {}", g.kind, code.map(|c| c.to_string()).unwrap_or_else(|| "?".into()), bounded(&g.message, 300))
+            format!("HTTP {status}, {} code {}{sub}: {}", bounded(&g.kind, 60), code.map(|c| c.to_string()).unwrap_or_else(|| "?".into()), bounded(&g.message, 300))
         }
         None => format!("HTTP {status}, body is not a Graph error"),
     };
