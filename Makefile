@@ -30,6 +30,7 @@ run: tools
 	@"$${CARGO_TARGET_DIR:-target}/debug/local-pipeline"
 
 test: tools
+	@bash scripts/cargo-deny.sh
 	@bash scripts/check-stack.sh
 	@bash scripts/deploy-rehearsal.sh
 	@# `serverless invoke local` error paths (its runs against the peers are Rust tests in tests/).
