@@ -10,13 +10,8 @@ use common::config::{ConfigError, Env};
 use common::deadline::{budget_from_epoch_ms, Deadline};
 use common::text::{bounded, quote_bounded, truncate_bytes};
 use proptest::prelude::*;
+use test_support::strategies::{text};
 use std::time::Duration;
-
-/// Any text, control characters and every Unicode plane included (`any::<String>()` leaves
-/// control characters out).
-fn text(max_chars: usize) -> BoxedStrategy<String> {
-    prop::collection::vec(any::<char>(), 0..max_chars).prop_map(|chars| chars.into_iter().collect::<String>()).boxed()
-}
 
 /// A value as a deploy might set it, or as a typo or an attacker might.
 fn setting_value() -> BoxedStrategy<String> {

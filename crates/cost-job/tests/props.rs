@@ -10,35 +10,11 @@ use chrono::{Days, NaiveDate};
 use cost_job::run::{DeadJob, RunStatus, MAX_RUN_ID_LEN};
 use cost_job::{idempotency_key, split_range, AccountId, JobError, JobLimits, JobMessage, JobSpec, Platform, RunId, MAX_ACCOUNT_ID_LEN, MAX_BODY_BYTES};
 use proptest::prelude::*;
+use test_support::strategies::{text, json_value};
 use serde_json::{json, Map, Value};
 use std::collections::BTreeMap;
 
 // --- strategies -------------------------------------------------------------------------------
-
-/// Any text, control characters and every Unicode plane included (`any::<String>()` leaves
-/// control characters out).
-fn text(max_chars: usize) -> BoxedStrategy<String> {
-    prop::collection::vec(any::<char>(), 0..max_chars).prop_map(|chars| chars.into_iter().collect::<String>()).boxed()
-}
-
-/// A JSON value of any type, a few levels deep.
-fn json_value() -> BoxedStrategy<Value> {
-    let leaf = prop_oneof![
-        Just(Value::Null),
-        any::<bool>().prop_map(Value::Bool),
-        any::<i64>().prop_map(Value::from),
-        any::<u64>().prop_map(Value::from),
-        any::<f64>().prop_map(Value::from),
-        text(40).prop_map(Value::String),
-    ];
-    leaf.prop_recursive(3, 24, 4, |inner| {
-        prop_oneof![
-            prop::collection::vec(inner.clone(), 0..4).prop_map(Value::Array),
-            prop::collection::vec(("[a-z_]{0,8}", inner), 0..4).prop_map(|pairs| Value::Object(pairs.into_iter().collect::<Map<String, Value>>())),
-        ]
-    })
-    .boxed()
-}
 
 /// A message field: mostly a plausible string, sometimes any JSON value, sometimes absent.
 fn field(plausible: BoxedStrategy<String>) -> BoxedStrategy<Option<Value>> {

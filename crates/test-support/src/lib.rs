@@ -10,6 +10,7 @@ pub mod lambda;
 pub mod fuzz;
 pub mod moto;
 pub mod stall;
+pub mod strategies;
 pub mod tools;
 
 pub use lambda::{Invocation, LambdaFunction};

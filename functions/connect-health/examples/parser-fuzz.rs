@@ -27,13 +27,13 @@ use chrono::{DateTime, TimeZone, Utc};
 use common::config::Env;
 use connect_health::backoff::{eligibility, healthy_long_enough, RestartRecord};
 use connect_health::config::Config;
-use connect_health::connect::{BasicAuth, ServerInfo};
+use connect_health::connect::{parse_expanded, BasicAuth, Expanded, ServerInfo};
 use connect_health::plan::{restart_plan, state_key, PlanSettings, Target};
 use connect_health::policy::Policy;
 use connect_health::status::{ConnectorStatus, KafkaVersion};
 use connect_health::trace::Trace;
 use serde_json::json;
-use std::collections::{BTreeMap, HashMap};
+use std::collections::HashMap;
 
 use test_support::fuzz::*;
 
@@ -88,19 +88,6 @@ fn expanded() -> Vec<String> {
         json!({"es-sink": {"status": es, "info": {"name": "es-sink", "config": {"tasks.max": "2"}, "tasks": [], "type": "sink"}}, "jdbc-source": {"status": jdbc}}).to_string(),
         r#"["es-sink","jdbc-source"]"#.to_string(),
     ]
-}
-
-/// What `GET /connectors?expand=status` is read into (private in `connect.rs`; same shape).
-#[derive(serde::Deserialize)]
-#[serde(untagged)]
-enum ExpandBody {
-    Map(BTreeMap<String, Expansion>),
-    Names(Vec<String>),
-}
-
-#[derive(serde::Deserialize)]
-struct Expansion {
-    status: Option<ConnectorStatus>,
 }
 
 /// A configuration as deployed, with up to three of its values changed.
@@ -185,9 +172,9 @@ fn main() {
     fuzz.run(
         "connectors ?expand=status",
         |rng| document(rng, &expanded_bytes),
-        |body| match serde_json::from_slice::<ExpandBody>(body) {
-            Ok(ExpandBody::Map(map)) => map.into_values().filter_map(|e| e.status).map(|s| s.tasks.len() + 1).sum(),
-            Ok(ExpandBody::Names(names)) => names.len(),
+        |body| match parse_expanded(body) {
+            Ok(Expanded::Statuses(statuses)) => statuses.iter().map(|s| s.tasks.len() + 1).sum(),
+            Ok(Expanded::Names(names)) => names.len(),
             Err(_) => 0,
         },
         |b| show_bytes(b),

@@ -144,10 +144,7 @@ impl ConnectClient {
     pub async fn statuses_expanded(&self, deadline: Deadline) -> Result<Expanded, ConnectError> {
         let what = "GET /connectors?expand=status";
         let (_, body) = self.call(Method::GET, &["connectors"], &[("expand", "status")], what, deadline).await?;
-        Ok(match decode::<ExpandBody>(what, &body)? {
-            ExpandBody::Map(map) => Expanded::Statuses(map.into_values().filter_map(|e| e.status).collect()),
-            ExpandBody::Names(names) => Expanded::Names(names),
-        })
+        parse_expanded(&body)
     }
 
     /// `None` when the connector is gone (404).
@@ -275,6 +272,15 @@ fn body_error(what: &str, err: BodyError) -> ConnectError {
 }
 
 /// serde's reason can quote the body (`invalid type: string "..."`), so it is bounded too.
+/// The body of `GET /connectors?expand=status`: every connector's status, or (a worker that
+/// ignores `expand`) only the names.
+pub fn parse_expanded(body: &[u8]) -> Result<Expanded, ConnectError> {
+    Ok(match decode::<ExpandBody>("GET /connectors?expand=status", body)? {
+        ExpandBody::Map(map) => Expanded::Statuses(map.into_values().filter_map(|e| e.status).collect()),
+        ExpandBody::Names(names) => Expanded::Names(names),
+    })
+}
+
 fn decode<T: DeserializeOwned>(what: &str, body: &[u8]) -> Result<T, ConnectError> {
     serde_json::from_slice(body).map_err(|e| ConnectError::Decode { what: what.into(), reason: bounded(&e.to_string(), 300) })
 }

@@ -11,32 +11,19 @@ use chrono::{DateTime, TimeZone, Utc};
 use common::config::Env;
 use connect_health::backoff::{backoff_after, eligibility, healthy_long_enough, Eligibility, RestartRecord, MAX_BACKOFF_MINUTES};
 use connect_health::config::Config;
-use connect_health::connect::{BasicAuth, ServerInfo};
+use connect_health::connect::{parse_expanded, BasicAuth, Expanded, ServerInfo};
 use connect_health::plan::{restart_plan, state_key, PlanSettings, Target};
 use connect_health::policy::Policy;
 use connect_health::status::{ConnectorStatus, KafkaVersion, State};
 use connect_health::trace::{Trace, MAX_CAUSES, MAX_TRACE_BYTES};
 use proptest::prelude::*;
+use test_support::strategies::{text, json_value, edits, mutate};
 use serde_json::{json, Map, Value};
-use std::collections::{BTreeMap, HashMap};
+use std::collections::HashMap;
 use std::sync::OnceLock;
 
 /// `trace.rs` keeps at most this many bytes of one cause's message (private there).
 const MAX_MESSAGE_BYTES: usize = 8 * 1024;
-
-/// What `GET /connectors?expand=status` is read into (private in `connect.rs`; same shape).
-#[derive(serde::Deserialize)]
-#[serde(untagged)]
-#[allow(dead_code)]
-enum ExpandBody {
-    Map(BTreeMap<String, Expansion>),
-    Names(Vec<String>),
-}
-
-#[derive(serde::Deserialize)]
-struct Expansion {
-    status: Option<ConnectorStatus>,
-}
 
 fn builtin() -> &'static Policy {
     static BUILTIN: OnceLock<Policy> = OnceLock::new();
@@ -48,52 +35,6 @@ fn now() -> DateTime<Utc> {
 }
 
 // --- strategies -------------------------------------------------------------------------------
-
-/// Any text, control characters and every Unicode plane included.
-fn text(max_chars: usize) -> BoxedStrategy<String> {
-    prop::collection::vec(any::<char>(), 0..max_chars).prop_map(|chars| chars.into_iter().collect::<String>()).boxed()
-}
-
-/// A JSON value of any type, a few levels deep.
-fn json_value() -> BoxedStrategy<Value> {
-    let leaf = prop_oneof![
-        Just(Value::Null),
-        any::<bool>().prop_map(Value::Bool),
-        any::<i64>().prop_map(Value::from),
-        any::<u64>().prop_map(Value::from),
-        any::<f64>().prop_map(Value::from),
-        text(40).prop_map(Value::String),
-    ];
-    leaf.prop_recursive(3, 24, 4, |inner| {
-        prop_oneof![
-            prop::collection::vec(inner.clone(), 0..4).prop_map(Value::Array),
-            prop::collection::vec(("[a-z_]{0,8}", inner), 0..4).prop_map(|pairs| Value::Object(pairs.into_iter().collect::<Map<String, Value>>())),
-        ]
-    })
-    .boxed()
-}
-
-/// Byte edits for [`mutate`]: position, operation, byte.
-fn edits() -> BoxedStrategy<Vec<(usize, u8, u8)>> {
-    prop::collection::vec((any::<usize>(), any::<u8>(), any::<u8>()), 0..6).boxed()
-}
-
-/// A valid document with bytes flipped, inserted, removed or cut off.
-fn mutate(mut bytes: Vec<u8>, edits: &[(usize, u8, u8)]) -> Vec<u8> {
-    for &(at, op, byte) in edits {
-        let at = at % (bytes.len() + 1);
-        match op % 8 {
-            0..=2 if at < bytes.len() => bytes[at] ^= byte.max(1),
-            3..=5 => bytes.insert(at, byte),
-            6 if at < bytes.len() => {
-                bytes.remove(at);
-            }
-            7 => bytes.truncate(at),
-            _ => {}
-        }
-    }
-    bytes
-}
 
 /// One line of a Java stack trace, or of something that is not one.
 fn trace_line() -> BoxedStrategy<String> {
@@ -349,8 +290,8 @@ proptest! {
             if let Ok(status) = serde_json::from_slice::<ConnectorStatus>(&bytes) {
                 statuses.push(status);
             }
-            if let Ok(ExpandBody::Map(map)) = serde_json::from_slice::<ExpandBody>(&bytes) {
-                statuses.extend(map.into_values().filter_map(|expansion| expansion.status));
+            if let Ok(Expanded::Statuses(found)) = parse_expanded(&bytes) {
+                statuses.extend(found);
             }
             for status in &statuses {
                 check_status(status)?;
@@ -371,7 +312,7 @@ proptest! {
         if let Ok(status) = serde_json::from_slice::<ConnectorStatus>(&bytes) {
             check_status(&status)?;
         }
-        let _ = serde_json::from_slice::<ExpandBody>(&bytes);
+        let _ = parse_expanded(&bytes);
         if let Ok(info) = serde_json::from_slice::<ServerInfo>(&bytes) {
             let _ = KafkaVersion::parse(&info.version);
         }

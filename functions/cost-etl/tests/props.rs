@@ -16,7 +16,8 @@ use cost_etl::normalize::{decimal_to_micros, group_by_day, CostRow, MoneyError};
 use cost_etl::platforms::{google_ads, meta, retry_after_header, tiktok};
 use cost_job::JobSpec;
 use proptest::prelude::*;
-use serde_json::{json, Map, Value};
+use test_support::strategies::{text, json_value, edits, mutate};
+use serde_json::{json, Value};
 use std::time::{Duration, Instant};
 
 const TIKTOK_ADVERTISER: &str = "7012345678901234567";
@@ -29,30 +30,6 @@ fn job(platform: &str, account: &str) -> JobSpec {
 }
 
 // --- strategies -------------------------------------------------------------------------------
-
-/// Any text, control characters and every Unicode plane included.
-fn text(max_chars: usize) -> BoxedStrategy<String> {
-    prop::collection::vec(any::<char>(), 0..max_chars).prop_map(|chars| chars.into_iter().collect::<String>()).boxed()
-}
-
-/// A JSON value of any type, a few levels deep.
-fn json_value() -> BoxedStrategy<Value> {
-    let leaf = prop_oneof![
-        Just(Value::Null),
-        any::<bool>().prop_map(Value::Bool),
-        any::<i64>().prop_map(Value::from),
-        any::<u64>().prop_map(Value::from),
-        any::<f64>().prop_map(Value::from),
-        text(40).prop_map(Value::String),
-    ];
-    leaf.prop_recursive(3, 24, 4, |inner| {
-        prop_oneof![
-            prop::collection::vec(inner.clone(), 0..4).prop_map(Value::Array),
-            prop::collection::vec(("[a-z_]{0,8}", inner), 0..4).prop_map(|pairs| Value::Object(pairs.into_iter().collect::<Map<String, Value>>())),
-        ]
-    })
-    .boxed()
-}
 
 /// A field of a platform row: mostly present with a plausible string, sometimes any JSON value.
 fn field(plausible: BoxedStrategy<String>) -> BoxedStrategy<Option<Value>> {
@@ -94,28 +71,6 @@ fn day_text() -> BoxedStrategy<String> {
 
 fn currency_text() -> BoxedStrategy<String> {
     prop_oneof![4 => "(KRW|USD|JPY|EUR)", 1 => "[A-Za-z]{0,4}", 1 => text(4)].boxed()
-}
-
-/// Byte edits for [`mutate`]: position, operation, byte.
-fn edits() -> BoxedStrategy<Vec<(usize, u8, u8)>> {
-    prop::collection::vec((any::<usize>(), any::<u8>(), any::<u8>()), 0..6).boxed()
-}
-
-/// A valid document with bytes flipped, inserted, removed or cut off.
-fn mutate(mut bytes: Vec<u8>, edits: &[(usize, u8, u8)]) -> Vec<u8> {
-    for &(at, op, byte) in edits {
-        let at = at % (bytes.len() + 1);
-        match op % 8 {
-            0..=2 if at < bytes.len() => bytes[at] ^= byte.max(1),
-            3..=5 => bytes.insert(at, byte),
-            6 if at < bytes.len() => {
-                bytes.remove(at);
-            }
-            7 => bytes.truncate(at),
-            _ => {}
-        }
-    }
-    bytes
 }
 
 /// An object of the fields that are present.
