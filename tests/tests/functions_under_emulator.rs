@@ -58,16 +58,7 @@ async fn cost_etl_binary_turns_the_sample_sqs_event_into_s3_objects() {
     let sqs = aws_sdk_sqs::Client::new(&aws);
     let dlq_url = sqs.create_queue().queue_name("jobs-dlq").send().await.unwrap().queue_url.unwrap();
     common::aws::s3_client(&aws).create_bucket().bucket("costs").send().await.unwrap();
-    let ddb = aws_sdk_dynamodb::Client::new(&aws);
-    use aws_sdk_dynamodb::types::{AttributeDefinition, BillingMode, KeySchemaElement, KeyType, ScalarAttributeType};
-    ddb.create_table()
-        .table_name("idempotency")
-        .billing_mode(BillingMode::PayPerRequest)
-        .attribute_definitions(AttributeDefinition::builder().attribute_name("id").attribute_type(ScalarAttributeType::S).build().unwrap())
-        .key_schema(KeySchemaElement::builder().attribute_name("id").key_type(KeyType::Hash).build().unwrap())
-        .send()
-        .await
-        .unwrap();
+    moto.create_table("idempotency", "id").await;
     const TOKEN: &str = "e2e-meta-token-do-not-log";
     aws_sdk_secretsmanager::Client::new(&aws)
         .create_secret()

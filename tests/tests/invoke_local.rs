@@ -3,7 +3,6 @@
 //! `events/cost-etl-sqs-all-platforms.json`): the command a developer types, with serverless.yml's
 //! own environment (stage `test`) and `--env` for what only a deployed stack knows, AWS in moto.
 
-use aws_sdk_dynamodb::types::{AttributeDefinition, BillingMode, KeySchemaElement, KeyType, ScalarAttributeType};
 use peers::kafka_connect::{KafkaConnect, Restarted, FAILED, RUNNING};
 use peers::meta::synthetic_rows;
 use peers::AdPlatforms;
@@ -37,15 +36,7 @@ fn answer(out: &Output) -> serde_json::Value {
 }
 
 async fn table(moto: &Moto, name: &str, key: &str) {
-    aws_sdk_dynamodb::Client::new(&moto.sdk_config())
-        .create_table()
-        .table_name(name)
-        .billing_mode(BillingMode::PayPerRequest)
-        .attribute_definitions(AttributeDefinition::builder().attribute_name(key).attribute_type(ScalarAttributeType::S).build().unwrap())
-        .key_schema(KeySchemaElement::builder().attribute_name(key).key_type(KeyType::Hash).build().unwrap())
-        .send()
-        .await
-        .unwrap();
+    moto.create_table(name, key).await;
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

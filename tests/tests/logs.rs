@@ -32,16 +32,7 @@ async fn every_log_line_carries_its_request_id_and_a_hostile_error_message_forge
     let sqs = aws_sdk_sqs::Client::new(&aws);
     let dlq_url = sqs.create_queue().queue_name("jobs-dlq").send().await.unwrap().queue_url.unwrap();
     common::aws::s3_client(&aws).create_bucket().bucket("costs").send().await.unwrap();
-    use aws_sdk_dynamodb::types::{AttributeDefinition, BillingMode, KeySchemaElement, KeyType, ScalarAttributeType};
-    aws_sdk_dynamodb::Client::new(&aws)
-        .create_table()
-        .table_name("idempotency")
-        .billing_mode(BillingMode::PayPerRequest)
-        .attribute_definitions(AttributeDefinition::builder().attribute_name("id").attribute_type(ScalarAttributeType::S).build().unwrap())
-        .key_schema(KeySchemaElement::builder().attribute_name("id").key_type(KeyType::Hash).build().unwrap())
-        .send()
-        .await
-        .unwrap();
+    moto.create_table("idempotency", "id").await;
     aws_sdk_secretsmanager::Client::new(&aws).create_secret().name("logs/meta").secret_string(format!(r#"{{"access_token":"{TOKEN}"}}"#)).send().await.unwrap();
     let meta = MetaPeer::new(TOKEN);
     let day = chrono::NaiveDate::from_ymd_opt(2026, 11, 20).unwrap();

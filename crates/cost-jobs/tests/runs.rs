@@ -2,7 +2,7 @@
 //! run tag on every message, the run's expected count, and `wait --run-id --once` reading the
 //! run record the worker keeps (written here in the worker's shape, `cost_job::run`).
 
-use aws_sdk_dynamodb::types::{AttributeDefinition, AttributeValue, BillingMode, KeySchemaElement, KeyType, ScalarAttributeType};
+use aws_sdk_dynamodb::types::AttributeValue;
 use cost_job::run::{job_token, RunId};
 use cost_job::{idempotency_key, JobMessage, JobLimits};
 use std::collections::HashMap;
@@ -51,14 +51,7 @@ async fn a_run_is_tagged_counted_and_waited_for_by_its_record_and_a_retried_wait
     let aws = moto.sdk_config();
     let sqs = aws_sdk_sqs::Client::new(&aws);
     let ddb = aws_sdk_dynamodb::Client::new(&aws);
-    ddb.create_table()
-        .table_name(TABLE)
-        .billing_mode(BillingMode::PayPerRequest)
-        .attribute_definitions(AttributeDefinition::builder().attribute_name("id").attribute_type(ScalarAttributeType::S).build().unwrap())
-        .key_schema(KeySchemaElement::builder().attribute_name("id").key_type(KeyType::Hash).build().unwrap())
-        .send()
-        .await
-        .unwrap();
+    moto.create_table(TABLE, "id").await;
     let queue = sqs.create_queue().queue_name("jobs").send().await.unwrap().queue_url.unwrap();
 
     // No record yet: a wait says what is wrong instead of waiting for ever.

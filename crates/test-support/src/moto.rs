@@ -80,6 +80,21 @@ impl Moto {
     }
 
     /// SDK configuration pointing every client at this moto, with static test credentials.
+    /// A DynamoDB table with one string partition key, billed per request, as serverless.yml
+    /// defines the idempotency (`id`) and restart-state (`connector_task`) tables.
+    pub async fn create_table(&self, name: &str, key: &str) {
+        use aws_sdk_dynamodb::types::{AttributeDefinition, BillingMode, KeySchemaElement, KeyType, ScalarAttributeType};
+        aws_sdk_dynamodb::Client::new(&self.sdk_config())
+            .create_table()
+            .table_name(name)
+            .billing_mode(BillingMode::PayPerRequest)
+            .attribute_definitions(AttributeDefinition::builder().attribute_name(key).attribute_type(ScalarAttributeType::S).build().expect("name and type set"))
+            .key_schema(KeySchemaElement::builder().attribute_name(key).key_type(KeyType::Hash).build().expect("name and key type set"))
+            .send()
+            .await
+            .unwrap_or_else(|e| panic!("CreateTable {name}: {}", aws_sdk_dynamodb::error::DisplayErrorContext(e)));
+    }
+
     pub fn sdk_config(&self) -> SdkConfig {
         SdkConfig::builder()
             .behavior_version(BehaviorVersion::latest())

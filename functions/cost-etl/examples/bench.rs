@@ -231,16 +231,7 @@ async fn batch_wall_times() -> (Vec<BatchFigures>, usize) {
     let moto = test_support::Moto::start();
     let clients = Clients::from_sdk_config(&moto.sdk_config()).unwrap();
     clients.s3.create_bucket().bucket("costs").send().await.unwrap();
-    clients
-        .dynamodb
-        .create_table()
-        .table_name("idempotency")
-        .attribute_definitions(aws_sdk_dynamodb::types::AttributeDefinition::builder().attribute_name("id").attribute_type(aws_sdk_dynamodb::types::ScalarAttributeType::S).build().unwrap())
-        .key_schema(aws_sdk_dynamodb::types::KeySchemaElement::builder().attribute_name("id").key_type(aws_sdk_dynamodb::types::KeyType::Hash).build().unwrap())
-        .billing_mode(aws_sdk_dynamodb::types::BillingMode::PayPerRequest)
-        .send()
-        .await
-        .unwrap();
+    moto.create_table("idempotency", "id").await;
     let dlq = clients.sqs.create_queue().queue_name("dlq").send().await.unwrap().queue_url.unwrap();
     clients.secrets.create_secret().name("cost-etl/meta").secret_string(serde_json::json!({ "access_token": META_TOKEN }).to_string()).send().await.unwrap();
     clients.secrets.create_secret().name("cost-etl/tiktok").secret_string(serde_json::json!({ "access_token": TIKTOK_TOKEN }).to_string()).send().await.unwrap();

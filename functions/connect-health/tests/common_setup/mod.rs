@@ -4,7 +4,6 @@
 #![allow(dead_code)]
 
 use aws_sdk_cloudwatch::types::{Dimension, Metric, MetricDataQuery, MetricStat};
-use aws_sdk_dynamodb::types::{AttributeDefinition, BillingMode, KeySchemaElement, KeyType, ScalarAttributeType};
 use connect_health::connect::Deadline;
 use connect_health::{App, Clients, ClusterConfig, Config};
 use peers::kafka_connect::{serve, KafkaConnect};
@@ -60,15 +59,7 @@ pub async fn run(app: &App) -> Value {
 }
 
 pub async fn create_table(moto: &Moto) {
-    let ddb = aws_sdk_dynamodb::Client::new(&moto.sdk_config());
-    ddb.create_table()
-        .table_name(TABLE)
-        .attribute_definitions(AttributeDefinition::builder().attribute_name("connector_task").attribute_type(ScalarAttributeType::S).build().unwrap())
-        .key_schema(KeySchemaElement::builder().attribute_name("connector_task").key_type(KeyType::Hash).build().unwrap())
-        .billing_mode(BillingMode::PayPerRequest)
-        .send()
-        .await
-        .expect("create table");
+    moto.create_table(TABLE, "connector_task").await;
 }
 
 /// The sum of one metric's datums in the last hour, as CloudWatch (moto) stored it. Uses

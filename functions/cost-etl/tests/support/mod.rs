@@ -5,7 +5,6 @@
 #![allow(dead_code)]
 
 use aws_lambda_events::sqs::SqsMessage;
-use aws_sdk_dynamodb::types::{AttributeDefinition, BillingMode, KeySchemaElement, KeyType, ScalarAttributeType};
 use aws_sdk_sqs::types::QueueAttributeName;
 use sqs_batch::batch::BatchReport;
 use common::config::Env;
@@ -76,16 +75,7 @@ impl WorldBuilder {
         let moto = Moto::start();
         let clients = Clients::from_sdk_config(&moto.sdk_config()).unwrap();
         clients.s3.create_bucket().bucket(BUCKET).send().await.unwrap();
-        clients
-            .dynamodb
-            .create_table()
-            .table_name(TABLE)
-            .attribute_definitions(AttributeDefinition::builder().attribute_name("id").attribute_type(ScalarAttributeType::S).build().unwrap())
-            .key_schema(KeySchemaElement::builder().attribute_name("id").key_type(KeyType::Hash).build().unwrap())
-            .billing_mode(BillingMode::PayPerRequest)
-            .send()
-            .await
-            .unwrap();
+        moto.create_table(TABLE, "id").await;
         let dlq_url = clients.sqs.create_queue().queue_name("jobs-dlq").send().await.unwrap().queue_url.unwrap();
         let platforms = AdPlatforms::start().await;
         for (platform, mut secret) in platforms.secrets() {
