@@ -14,7 +14,7 @@
 
 const fs = require('fs');
 const path = require('path');
-const { paramWhileResolving } = require('./params');
+const { paramWhileResolving, throwSentence } = require('./params');
 
 /** The file of a stage, relative to the service directory. */
 const fileOf = (stage) => path.join('config', stage, 'connect-clusters.json');
@@ -70,11 +70,7 @@ async function connectClusters({ options = {}, resolveVariable, resolveConfigura
   const secretsPrefix = text === null ? undefined
     : await paramWhileResolving({ options, resolveConfigurationProperty }, stage, 'connectSecretsPrefix');
   const value = clustersValue(text, { file, secretsPrefix });
-  if (value instanceof Error) {
-    // serverless prints a failing variable file's error with its stack; the sentence is enough.
-    value.stack = value.message;
-    throw value;
-  }
+  if (value instanceof Error) throwSentence(value);
   return value;
 }
 

@@ -41,4 +41,13 @@ function paramOfService(serverless, stage, name) {
   return undefined;
 }
 
-module.exports = { fromCli, paramWhileResolving, paramOfService };
+/**
+ * Throw an error from a variable source as its sentence alone: serverless prints a failing
+ * variable file's error with its stack, which says nothing to the person deploying.
+ */
+function throwSentence(error) {
+  error.stack = error.message;
+  throw error;
+}
+
+module.exports = { fromCli, paramWhileResolving, paramOfService, throwSentence };

@@ -7,7 +7,7 @@
 // AWS_DEFAULT_REGION or us-east-1. Anything else stops serverless with a sentence saying what to
 // set, before it reads credentials or packages anything.
 
-const { paramWhileResolving } = require('./params');
+const { paramWhileResolving, throwSentence } = require('./params');
 
 const LOCAL_STAGE = 'local';
 
@@ -27,11 +27,7 @@ async function region({ options = {}, resolveVariable, resolveConfigurationPrope
   const stage = await resolveVariable('sls:stage');
   const stageParam = await paramWhileResolving({ options, resolveConfigurationProperty }, stage, 'region');
   const chosen = chooseRegion({ option: options.region, stageParam, stage, env: process.env });
-  if (chosen instanceof Error) {
-    // serverless prints a failing variable file's error with its stack; the sentence is enough.
-    chosen.stack = chosen.message;
-    throw chosen;
-  }
+  if (chosen instanceof Error) throwSentence(chosen);
   return chosen;
 }
 
