@@ -17,14 +17,24 @@ pub const ATTEMPT_TIMEOUT: Duration = Duration::from_secs(10);
 pub const OPERATION_TIMEOUT: Duration = Duration::from_secs(30);
 
 /// Load the shared SDK configuration from the environment (region, credentials, endpoint),
-/// with the time-outs above.
+/// with the time-outs above and [`http_client`].
 pub async fn load_config() -> SdkConfig {
     let timeouts = aws_config::timeout::TimeoutConfig::builder()
         .connect_timeout(CONNECT_TIMEOUT)
         .operation_attempt_timeout(ATTEMPT_TIMEOUT)
         .operation_timeout(OPERATION_TIMEOUT)
         .build();
-    aws_config::defaults(BehaviorVersion::latest()).timeout_config(timeouts).load().await
+    aws_config::defaults(BehaviorVersion::latest()).http_client(http_client()).timeout_config(timeouts).load().await
+}
+
+/// The SDK's HTTPS client: hyper 1 and rustls 0.23 with ring, the same stack as reqwest's
+/// (`crate::http`), so a zip carries one of each (the SDK's default client would add aws-lc-rs).
+/// Trusted roots come from the system store, read on the first connection, not at cold start.
+/// Every SDK configuration must carry it: the SDK is built without a default client, so one
+/// without it fails its first call ("no HTTP client").
+pub fn http_client() -> aws_smithy_runtime_api::client::http::SharedHttpClient {
+    use aws_smithy_http_client::tls::{rustls_provider::CryptoMode, Provider};
+    aws_smithy_http_client::Builder::new().tls_provider(Provider::Rustls(CryptoMode::Ring)).build_https()
 }
 
 /// An S3 client; path-style addressing when a custom endpoint is configured.

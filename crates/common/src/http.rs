@@ -7,6 +7,24 @@
 
 use bytes::Bytes;
 
+/// A `reqwest` client builder on the workspace's one TLS stack: rustls with ring (the same as
+/// the AWS SDK's, `crate::aws::http_client`), system roots verified by rustls-platform-verifier.
+/// reqwest is built without a default crypto provider, so every client must start here: one
+/// built with `reqwest::Client::builder()` directly panics on its first use.
+pub fn client_builder() -> reqwest::ClientBuilder {
+    install_crypto_provider();
+    reqwest::Client::builder()
+}
+
+/// Make ring the process's rustls provider, once; a provider already installed (by a caller
+/// that chose its own) is kept.
+pub fn install_crypto_provider() {
+    static ONCE: std::sync::Once = std::sync::Once::new();
+    ONCE.call_once(|| {
+        let _ = rustls::crypto::ring::default_provider().install_default();
+    });
+}
+
 /// Why a capped body could not be read.
 #[derive(Debug, thiserror::Error)]
 pub enum BodyError {

@@ -23,6 +23,7 @@ pub mod config;
 pub mod deadline;
 pub mod error;
 pub mod key;
+pub mod memory;
 pub mod text;
 
 #[cfg(feature = "aws")]

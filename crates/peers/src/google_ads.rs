@@ -81,6 +81,10 @@ pub enum Fault {
     NotEnabled,
     /// 200 with the first batch, then an error element: the stream broke part-way.
     BreakStream,
+    /// 200 with an array of batches that never ends: valid batches of the customer's rows in the
+    /// queried range, over and over, sent chunk by chunk until the client goes away (a hostile
+    /// or broken server; the client must stop on its own).
+    EndlessStream,
 }
 
 /// One searchStream request the peer received.
@@ -381,6 +385,7 @@ fn answer(peer: &GoogleAdsPeer, version: &str, customer: &str, method: &str, hea
         return status_error(StatusCode::UNAUTHORIZED, "UNAUTHENTICATED", "Request is missing required authentication credential.", Some(("authenticationError", "CUSTOMER_NOT_FOUND", "No customer found for the provided customer id.", None)));
     };
     let break_stream = state.faults.get(customer) == Some(&Fault::BreakStream);
+    let endless = state.faults.get(customer) == Some(&Fault::EndlessStream);
     let batch_size = state.batch_size;
     drop(state);
 
@@ -395,6 +400,10 @@ fn answer(peer: &GoogleAdsPeer, version: &str, customer: &str, method: &str, hea
     let mut rows: Vec<&CampaignDay> = data.rows.iter().filter(|r| r.date >= from && r.date <= to).collect();
     rows.sort_by_key(|r| (r.date, r.campaign_id));
     let field_mask = fields.iter().map(|f| camel_path(f)).collect::<Vec<_>>().join(",");
+    if endless {
+        let rows = rows.into_iter().map(|r| google_ads_row(customer, &data.currency, r, &fields)).collect();
+        return endless_stream(rows, field_mask, batch_size);
+    }
     let mut batches: Vec<Value> = rows
         .chunks(batch_size)
         .map(|chunk| json!({"results": chunk.iter().map(|r| google_ads_row(customer, &data.currency, r, &fields)).collect::<Vec<_>>(), "fieldMask": field_mask, "requestId": "peer-request-1"}))
@@ -410,6 +419,20 @@ fn answer(peer: &GoogleAdsPeer, version: &str, customer: &str, method: &str, hea
         batches.push(status_body(StatusCode::SERVICE_UNAVAILABLE, "UNAVAILABLE", "The service is currently unavailable.", Some(("internalError", "TRANSIENT_ERROR", "The operation is not allowed at this time; retry.", None))));
     }
     (StatusCode::OK, Json(Value::Array(batches))).into_response()
+}
+
+/// A 200 whose JSON array of batches never closes: batch `i` holds `batch_size` of `rows`
+/// (cycling through them), and each is sent as its own chunk, produced only when the connection
+/// can take it, so the peer itself holds one batch at a time however long the client reads.
+fn endless_stream(rows: Vec<Value>, field_mask: String, batch_size: usize) -> Response {
+    let batches = (0u64..).map(move |i| {
+        let results: Vec<&Value> = rows.iter().cycle().skip((i as usize).wrapping_mul(batch_size) % rows.len().max(1)).take(batch_size).collect();
+        let batch = json!({"results": results, "fieldMask": field_mask, "requestId": "peer-request-endless"});
+        let separator = if i == 0 { "[" } else { "," };
+        Ok::<String, std::convert::Infallible>(format!("{separator}{batch}"))
+    });
+    let body = axum::body::Body::from_stream(futures::stream::iter(batches));
+    (StatusCode::OK, [(axum::http::header::CONTENT_TYPE, "application/json; charset=UTF-8")], body).into_response()
 }
 
 const KNOWN_FIELDS: [&str; 7] = ["campaign.id", "campaign.name", "customer.currency_code", "segments.date", "metrics.cost_micros", "metrics.impressions", "metrics.clicks"];
@@ -539,6 +562,30 @@ mod tests {
         assert_eq!(v["campaign"]["id"], "7");
         assert_eq!(v["metrics"], json!({"costMicros": "1500000", "clicks": "2"}));
         assert_eq!(camel_path("metrics.cost_micros"), "metrics.costMicros");
+    }
+
+    #[tokio::test]
+    async fn an_endless_stream_sends_valid_batches_and_never_closes_its_array() {
+        use futures::StreamExt;
+        let day: NaiveDate = "2026-11-20".parse().unwrap();
+        let fields: Vec<String> = KNOWN_FIELDS.iter().map(|f| f.to_string()).collect();
+        let rows = synthetic_rows(3, day, day).iter().map(|r| google_ads_row("123", "USD", r, &fields)).collect();
+        let response = endless_stream(rows, "campaign.id".into(), 2);
+        assert_eq!(response.status(), StatusCode::OK);
+        let mut frames = response.into_body().into_data_stream();
+        let mut text = String::new();
+        for _ in 0..5 {
+            let frame = frames.next().await.expect("the stream does not end").expect("no error");
+            text.push_str(std::str::from_utf8(&frame).unwrap());
+        }
+        assert!(text.starts_with("[{") && !text.ends_with(']'), "{text}");
+        // Closed by hand, the five batches are a valid searchStream array of two rows each.
+        let batches: Vec<Value> = serde_json::from_str(&format!("{text}]")).unwrap();
+        assert_eq!(batches.len(), 5);
+        assert!(batches.iter().all(|b| b["results"].as_array().unwrap().len() == 2));
+        // Batch 1 goes on where batch 0 stopped: the third campaign, then the first again.
+        assert_eq!(batches[1]["results"][0]["campaign"]["id"], "20000000002");
+        assert_eq!(batches[1]["results"][1]["campaign"]["id"], "20000000000");
     }
 
     #[test]

@@ -54,6 +54,10 @@ pub enum Fault {
     /// Answer every request with this Graph error (a hostile peer's chosen `message`, e.g. one
     /// with a newline and a forged log line in it).
     Error { status: u16, code: i64, message: String },
+    /// Pages that never end: each holds `rows_per_page` valid rows of the account in the
+    /// requested range (cycling through them, whatever `limit` asked) and a `paging.next` to
+    /// the following page, forever (a hostile or broken server; the client must stop on its own).
+    EndlessPages { rows_per_page: usize },
 }
 
 /// One request the peer received.
@@ -329,13 +333,19 @@ fn answer(peer: &MetaPeer, version: &str, account: &str, query: &HashMap<String,
             None => return invalid("Invalid cursor"),
         },
     };
+    let endless = match state.faults.get(account) {
+        Some(Fault::EndlessPages { rows_per_page }) => Some(*rows_per_page),
+        _ => None,
+    };
 
     let mut rows: Vec<&InsightRow> = account_data.rows.iter().filter(|r| r.date >= since && r.date <= until).collect();
     rows.sort_by(|a, b| (a.date, &a.campaign_id).cmp(&(b.date, &b.campaign_id)));
-    let page: Vec<Value> = rows
+    let selected: Vec<&InsightRow> = match endless {
+        Some(per_page) => rows.iter().cycle().skip(offset % rows.len().max(1)).take(per_page).copied().collect(),
+        None => rows.iter().skip(offset).take(limit).copied().collect(),
+    };
+    let page: Vec<Value> = selected
         .iter()
-        .skip(offset)
-        .take(limit)
         .map(|r| {
             let mut out = serde_json::Map::new();
             for field in &fields {
@@ -362,7 +372,7 @@ fn answer(peer: &MetaPeer, version: &str, account: &str, query: &HashMap<String,
     if !page.is_empty() {
         paging["cursors"] = json!({"before": encode_cursor(offset), "after": encode_cursor(end)});
     }
-    if end < rows.len() {
+    if end < rows.len() || endless.is_some() {
         let next = match state.faults.get(account) {
             Some(Fault::ForeignNext { url }) => url.clone(),
             _ => {
@@ -406,6 +416,31 @@ fn url_encode_pairs<'a>(pairs: impl Iterator<Item = (&'a str, &'a str)>) -> Stri
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[tokio::test]
+    async fn endless_pages_always_have_a_next_page_of_valid_rows() {
+        let peer = MetaPeer::new("t");
+        let day: NaiveDate = "2026-11-20".parse().unwrap();
+        peer.add_account("1", "USD", synthetic_rows(3, day, day));
+        peer.set_fault("1", Fault::EndlessPages { rows_per_page: 5 });
+        let mut headers = HeaderMap::new();
+        headers.insert("authorization", HeaderValue::from_static("Bearer t"));
+        let mut query: HashMap<String, String> = [("level", "campaign"), ("time_increment", "1"), ("time_range", r#"{"since":"2026-11-20","until":"2026-11-20"}"#), ("fields", "campaign_id,spend"), ("limit", "500")]
+            .into_iter()
+            .map(|(k, v)| (k.to_string(), v.to_string()))
+            .collect();
+        for page in 0..3 {
+            let response = answer(&peer, "v23.0", "act_1", &query, &headers);
+            assert_eq!(response.status(), StatusCode::OK);
+            let body: Value = serde_json::from_slice(&axum::body::to_bytes(response.into_body(), usize::MAX).await.unwrap()).unwrap();
+            let rows = body["data"].as_array().unwrap();
+            assert_eq!(rows.len(), 5, "page {page}");
+            assert!(rows.iter().all(|r| r["date_start"] == "2026-11-20" && r["spend"].is_string()));
+            let next = body["paging"]["next"].as_str().expect("there is always a next page");
+            assert!(next.contains("after="), "{next}");
+            query.insert("after".into(), encode_cursor(5 * (page + 1)));
+        }
+    }
 
     #[test]
     fn cursors_round_trip() {

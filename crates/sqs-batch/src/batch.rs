@@ -12,6 +12,13 @@
 //! "done" (acknowledge) versus "deliver again". The per-record [`RecordReport`]s keep the
 //! index, receive count and any retry hint so that later steps (logging, metrics, visibility
 //! pacing) work from the same facts.
+//!
+//! A processor may name a *serial key* per record ([`RecordProcessor::serial_key`]): records
+//! with the same key never run at once; they run one after another, in event order, in one
+//! slot. cost-etl keys jobs by platform and account, because the platforms' rate limits are per
+//! account and two copies of one job must not race for its idempotency claim. Unlike a FIFO
+//! group, a failure does not stop the records after it. The longest chains start first, so a
+//! batch ends as soon as its longest chain can.
 
 use aws_lambda_events::sqs::{BatchItemFailure, SqsBatchResponse, SqsMessage};
 use futures::{FutureExt, StreamExt};
@@ -25,7 +32,8 @@ pub use common::deadline::Deadline;
 /// Knobs of the loop.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct BatchConfig {
-    /// Records (standard queue) or message groups (FIFO) in flight at once; at least 1.
+    /// Records (standard queue) or message groups (FIFO) in flight at once; at least 1. The
+    /// default matches Lambda's default SQS batch size, so a default batch runs in one wave.
     pub concurrency: usize,
     /// No record starts when less than this is left before the deadline.
     pub start_margin: Duration,
@@ -39,7 +47,7 @@ pub struct BatchConfig {
 impl Default for BatchConfig {
     fn default() -> Self {
         BatchConfig {
-            concurrency: 4,
+            concurrency: 10,
             start_margin: Duration::from_secs(10),
             finish_reserve: Duration::from_secs(2),
             record_timeout: Duration::from_secs(300),
@@ -91,6 +99,13 @@ pub trait RecordProcessor: Sync {
     type Output: Send;
 
     fn process<'a>(&'a self, record: &'a SqsMessage, ctx: RecordContext) -> impl Future<Output = Result<Self::Output, RecordFailure>> + Send + 'a;
+
+    /// Records with the same key never run at once: they run one after another, in event order.
+    /// `None` (the default): the record runs on its own. Ignored on a FIFO queue, whose message
+    /// groups already run one record at a time.
+    fn serial_key(&self, _record: &SqsMessage) -> Option<String> {
+        None
+    }
 
     /// Clean up after a record whose work was cut short (timed out or panicked), before the
     /// batch answers: e.g. give back a claim so an immediate redelivery can run it. Best effort;
@@ -194,34 +209,44 @@ pub fn is_fifo(records: &[SqsMessage]) -> bool {
     records.iter().any(|r| r.event_source_arn.as_deref().is_some_and(|arn| arn.ends_with(".fifo")))
 }
 
-/// The units of work: each a list of record indexes that must run in this order. On a standard
-/// queue every record is its own unit; on a FIFO queue a unit is one message group, in event
-/// order, units ordered by their first record.
-pub fn work_units(records: &[SqsMessage]) -> Vec<Vec<usize>> {
-    if !is_fifo(records) {
-        return (0..records.len()).map(|i| vec![i]).collect();
-    }
-    let mut units: Vec<Vec<usize>> = Vec::new();
-    let mut by_group: HashMap<&str, usize> = HashMap::new();
+/// A list of record indexes that run one after another, in this order.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct WorkUnit {
+    pub records: Vec<usize>,
+    /// A FIFO message group: after a record that is not done, the rest are not started.
+    pub stops_on_failure: bool,
+}
+
+/// The units of work. On a FIFO queue a unit is one message group, in event order, stopping at
+/// its first failure. On a standard queue a unit is the records sharing a serial key (`keys`, one
+/// per record), or one record alone. Units are ordered longest first (then by first record), so
+/// the longest chain starts at once and does not wait for a free slot at the end.
+pub fn work_units(records: &[SqsMessage], keys: &[Option<String>]) -> Vec<WorkUnit> {
+    let fifo = is_fifo(records);
+    let mut units: Vec<WorkUnit> = Vec::new();
+    let mut by_key: HashMap<&str, usize> = HashMap::new();
     for (i, record) in records.iter().enumerate() {
-        match record.attributes.get("MessageGroupId") {
-            Some(group) => match by_group.get(group.as_str()) {
-                Some(&unit) => units[unit].push(i),
+        // A FIFO record always has a group; without one it can only be ordered alone.
+        let key = if fifo { record.attributes.get("MessageGroupId") } else { keys.get(i).and_then(Option::as_ref) };
+        match key {
+            Some(key) => match by_key.get(key.as_str()) {
+                Some(&unit) => units[unit].records.push(i),
                 None => {
-                    by_group.insert(group.as_str(), units.len());
-                    units.push(vec![i]);
+                    by_key.insert(key.as_str(), units.len());
+                    units.push(WorkUnit { records: vec![i], stops_on_failure: fifo });
                 }
             },
-            // A FIFO record always has a group; without one it can only be ordered alone.
-            None => units.push(vec![i]),
+            None => units.push(WorkUnit { records: vec![i], stops_on_failure: fifo }),
         }
     }
+    units.sort_by_key(|unit| std::cmp::Reverse(unit.records.len()));
     units
 }
 
 /// Run every record of `records` through `processor`. Never fails and never panics.
 pub async fn run_batch<P: RecordProcessor>(processor: &P, records: &[SqsMessage], deadline: Deadline, config: &BatchConfig) -> BatchReport<P::Output> {
-    let units = work_units(records);
+    let keys: Vec<Option<String>> = records.iter().map(|r| processor.serial_key(r)).collect();
+    let units = work_units(records, &keys);
     let concurrency = config.concurrency.max(1);
     let mut finished: Vec<(usize, RecordStatus<P::Output>)> = futures::stream::iter(units)
         .map(|unit| run_unit(processor, records, unit, deadline, config))
@@ -245,17 +270,18 @@ pub async fn run_batch<P: RecordProcessor>(processor: &P, records: &[SqsMessage]
     BatchReport { records }
 }
 
-/// One unit in order; after the first record that is not done, the rest are not started.
-async fn run_unit<P: RecordProcessor>(processor: &P, records: &[SqsMessage], unit: Vec<usize>, deadline: Deadline, config: &BatchConfig) -> Vec<(usize, RecordStatus<P::Output>)> {
-    let mut out = Vec::with_capacity(unit.len());
+/// One unit in order; in a FIFO group, after the first record that is not done, the rest are
+/// not started.
+async fn run_unit<P: RecordProcessor>(processor: &P, records: &[SqsMessage], unit: WorkUnit, deadline: Deadline, config: &BatchConfig) -> Vec<(usize, RecordStatus<P::Output>)> {
+    let mut out = Vec::with_capacity(unit.records.len());
     let mut stopped_by: Option<Option<String>> = None;
-    for index in unit {
+    for index in unit.records {
         let status = if let Some(after) = &stopped_by {
             RecordStatus::NotStarted(NotStarted::GroupStopped { after: after.clone() })
         } else {
             run_one(processor, &records[index], index, deadline, config).await
         };
-        if !status.is_done() && stopped_by.is_none() {
+        if unit.stops_on_failure && !status.is_done() && stopped_by.is_none() {
             stopped_by = Some(records[index].message_id.clone());
         }
         out.push((index, status));
@@ -321,10 +347,16 @@ mod tests {
         abandoned: Mutex<Vec<String>>,
         in_flight: AtomicUsize,
         max_in_flight: AtomicUsize,
+        /// Serial key: the message id's first letter.
+        serial_by_letter: bool,
     }
 
     impl RecordProcessor for Script {
         type Output = String;
+
+        fn serial_key(&self, record: &SqsMessage) -> Option<String> {
+            self.serial_by_letter.then(|| record.message_id.as_deref().unwrap_or("-")[..1].to_string())
+        }
 
         async fn process(&self, record: &SqsMessage, _ctx: RecordContext) -> Result<String, RecordFailure> {
             let body = record.body.clone().unwrap_or_default();
@@ -415,14 +447,48 @@ mod tests {
         assert_eq!(script.max_in_flight.load(Ordering::SeqCst), 3);
     }
 
+    fn indexes(units: &[WorkUnit]) -> Vec<Vec<usize>> {
+        units.iter().map(|u| u.records.clone()).collect()
+    }
+
     #[test]
     fn standard_queue_records_are_independent_units_and_fifo_groups_keep_event_order() {
         let standard = vec![record("a", "ok"), record("b", "ok")];
-        assert_eq!(work_units(&standard), vec![vec![0], vec![1]]);
+        assert_eq!(indexes(&work_units(&standard, &[None, None])), vec![vec![0], vec![1]]);
         let mut lone = fifo("x", "G", "ok");
         lone.attributes.remove("MessageGroupId");
         let mixed = vec![fifo("a", "G2", "ok"), fifo("b", "G1", "ok"), lone, fifo("c", "G2", "ok")];
-        assert_eq!(work_units(&mixed), vec![vec![0, 3], vec![1], vec![2]]);
+        let units = work_units(&mixed, &[None, None, None, None]);
+        assert_eq!(indexes(&units), vec![vec![0, 3], vec![1], vec![2]]);
+        assert!(units.iter().all(|u| u.stops_on_failure));
+    }
+
+    #[test]
+    fn serial_keys_chain_standard_records_longest_chain_first() {
+        let records: Vec<_> = ["a", "b", "c", "d", "e"].iter().map(|id| record(id, "ok")).collect();
+        let key = |k: &str| Some(k.to_string());
+        let units = work_units(&records, &[key("x"), None, key("y"), key("y"), key("x")]);
+        // Chains keep event order; the longer chains come before the lone record; ties by first record.
+        assert_eq!(indexes(&units), vec![vec![0, 4], vec![2, 3], vec![1]]);
+        assert!(units.iter().all(|u| !u.stops_on_failure));
+    }
+
+    #[tokio::test]
+    async fn records_with_one_serial_key_never_overlap_and_a_failure_does_not_stop_the_chain() {
+        let records = vec![record("a1", "ok"), record("b1", "ok"), record("a2", "fail"), record("a3", "ok"), record("b2", "ok"), record("c1", "ok")];
+        let script = Script { serial_by_letter: true, ..Script::default() };
+        let config = BatchConfig { concurrency: 10, ..BatchConfig::default() };
+        let report = run_batch(&script, &records, far(), &config).await;
+        assert_eq!(failed_ids(&report), ["a2"], "a3 ran after a2 failed");
+        let started = script.started.lock().unwrap().clone();
+        let order_of = |g: char| started.iter().filter(|s| s.starts_with(g)).map(|s| s[..2].to_string()).collect::<Vec<_>>();
+        assert_eq!(order_of('a'), ["a1", "a2", "a3"]);
+        assert_eq!(order_of('b'), ["b1", "b2"]);
+        // One record per key at a time: three keys, never more than three in flight, and the
+        // keys did run side by side.
+        assert_eq!(script.max_in_flight.load(Ordering::SeqCst), 3);
+        // The longest chain started first.
+        assert!(started[0].starts_with("a1"), "{started:?}");
     }
 
     #[tokio::test]

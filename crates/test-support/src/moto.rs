@@ -1,6 +1,7 @@
 //! A private `moto_server` for one test.
 
 use aws_config::{BehaviorVersion, Region, SdkConfig};
+use aws_smithy_http_client::tls::{rustls_provider::CryptoMode, Provider};
 use std::net::{TcpListener, TcpStream};
 use std::io::{Read, Write};
 use std::process::{Child, Command, Stdio};
@@ -100,6 +101,8 @@ impl Moto {
             .behavior_version(BehaviorVersion::latest())
             .region(Region::new(REGION))
             .endpoint_url(self.endpoint())
+            // The workspace builds the SDK without a default HTTPS client (see common::aws::http_client).
+            .http_client(aws_smithy_http_client::Builder::new().tls_provider(Provider::Rustls(CryptoMode::Ring)).build_https())
             .credentials_provider(aws_types::sdk_config::SharedCredentialsProvider::new(aws_credential_types::Credentials::new(
                 "testing", "testing", None, None, "moto",
             )))

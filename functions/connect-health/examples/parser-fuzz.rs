@@ -1,5 +1,6 @@
 //! Throughput and panic check of every parser that reads connect-health's input from outside:
-//! Kafka Connect status bodies (one connector, the `?expand=status` map, `GET /` and the worker
+//! Kafka Connect status bodies (one connector, read whole and read straight into a digest; the
+//! `?expand=status` map, read into digests with every trace judged; `GET /` and the worker
 //! version), stack traces and their judgement by the restart policy, `RESTART_POLICY`, the
 //! configuration, the basic-auth secret, and restart planning over records read back from the
 //! table with any timestamps. A figure for the README, not a test; the property tests in
@@ -11,8 +12,9 @@
 //! replaced by edge values (`u32::MAX`, `i64::MIN`, chrono's last second, ...); some valid
 //! documents with edge numbers only; some noise. Every call runs under `catch_unwind`; the run
 //! exits 1 when any panicked, printing the first inputs that did. Only the parser calls are
-//! timed. The configuration and `RESTART_POLICY` parsers compile the built-in policy's regular
-//! expressions on every accepted input: they are the slow ones.
+//! timed. `RESTART_POLICY` documents (and configurations that carry one) compile their
+//! `message_regex` rules on every accepted input: they are the slow ones (the built-in policy
+//! compiles no regular expression).
 //!
 //!     parser-fuzz [SEED] [CASES] [FILTER]      FILTER: run only parsers whose name contains it
 //!
@@ -28,6 +30,7 @@ use common::config::Env;
 use connect_health::backoff::{eligibility, healthy_long_enough, RestartRecord};
 use connect_health::config::Config;
 use connect_health::connect::{parse_expanded, BasicAuth, Expanded, ServerInfo};
+use connect_health::digest::{status_from_slice, StatusDigest};
 use connect_health::plan::{restart_plan, state_key, PlanSettings, Target};
 use connect_health::policy::Policy;
 use connect_health::status::{ConnectorStatus, KafkaVersion};
@@ -99,7 +102,9 @@ fn environment(rng: &mut Rng) -> Vec<(&'static str, String)> {
         ("DRY_RUN", "false".into()),
         ("MAX_RESTARTS", "10".into()),
         ("CONNECT_TIMEOUT_SECONDS", "10".into()),
-        ("CONNECT_MAX_BODY_BYTES", "67108864".into()),
+        ("AWS_LAMBDA_FUNCTION_MEMORY_SIZE", "256".into()),
+        ("CLUSTER_CONCURRENCY", "4".into()),
+        ("CONNECT_MAX_BODY_BYTES", "16777216".into()),
         ("CONNECTOR_METRICS", "problems".into()),
     ];
     if rng.percent(70) {
@@ -167,13 +172,19 @@ fn main() {
         |body| serde_json::from_slice::<ConnectorStatus>(body).map_or(0, |s| s.tasks.len() + s.name.len()),
         |b| show_bytes(b),
     );
+    fuzz.run(
+        "connector status -> digest",
+        |rng| document(rng, &status_bytes),
+        |body| status_from_slice(body, &builtin).map_or(0, |s| s.running.len() + s.failed.len() + s.name.len()),
+        |b| show_bytes(b),
+    );
     let expanded_samples = expanded();
     let expanded_bytes: Vec<&[u8]> = expanded_samples.iter().map(|s| s.as_bytes()).collect();
     fuzz.run(
-        "connectors ?expand=status",
+        "connectors ?expand=status -> digests",
         |rng| document(rng, &expanded_bytes),
-        |body| match parse_expanded(body) {
-            Ok(Expanded::Statuses(statuses)) => statuses.iter().map(|s| s.tasks.len() + 1).sum(),
+        |body| match parse_expanded(body, &builtin, usize::MAX) {
+            Ok(Expanded::Statuses(statuses)) => statuses.iter().map(|s| s.running.len() + s.failed.len() + 1).sum(),
             Ok(Expanded::Names(names)) => names.len(),
             Err(_) => 0,
         },
@@ -238,7 +249,7 @@ fn main() {
                     history.insert(state_key("main", &status.name, target), record);
                 }
             }
-            let plans = restart_plan("main", std::slice::from_ref(&status), &history, &builtin, PlanSettings { max_restarts: *max_restarts }, now);
+            let plans = restart_plan("main", vec![StatusDigest::from_status(&status, &builtin)], &history, PlanSettings { max_restarts: *max_restarts }, now);
             plans.iter().map(|p| p.decisions.len() + p.history.len()).sum()
         },
         |(body, parts, max_restarts)| format!("max_restarts {max_restarts}, records {parts:?}, status {}", show_bytes(body)),

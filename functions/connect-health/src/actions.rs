@@ -139,7 +139,6 @@ mod tests {
     fn decision(target: Target, verdict: Verdict, matched: Option<&str>) -> Decision {
         Decision {
             target,
-            key: "main/es-sink/1".into(),
             verdict,
             judgement: Judgement {
                 action: Action::Restart,

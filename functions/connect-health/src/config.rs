@@ -3,6 +3,7 @@
 
 use crate::policy::Policy;
 use common::config::{insecure_http, ConfigError, Env, INSECURE_HTTP_PROBLEM};
+use common::memory::{MemoryBudget, DEFAULT_MEMORY_MB, MEMORY_SIZE_VAR};
 use serde::Deserialize;
 use std::time::Duration;
 
@@ -28,7 +29,11 @@ pub struct Config {
     pub max_restarts: u32,
     /// Longest wait for one HTTP call to a worker.
     pub http_timeout: Duration,
-    /// Largest response body read from a worker.
+    /// Clusters checked at once (`CLUSTER_CONCURRENCY`); each may hold one answer of up to
+    /// `max_body_bytes` and what is parsed from it.
+    pub cluster_concurrency: usize,
+    /// Largest response body read from a worker (`CONNECT_MAX_BODY_BYTES`): by default one
+    /// cluster's share of the function's memory ([`default_max_body_bytes`]), never more.
     pub max_body_bytes: usize,
     /// Time kept back from the Lambda deadline to publish metrics and answer.
     pub reserve: Duration,
@@ -69,7 +74,8 @@ impl std::str::FromStr for ConnectorMetrics {
 }
 
 impl Config {
-    /// Defaults for everything but the clusters.
+    /// Defaults for everything but the clusters; the body cap is the share of Lambda's default
+    /// memory (128 MB), as when `AWS_LAMBDA_FUNCTION_MEMORY_SIZE` is not set.
     pub fn new(clusters: Vec<ClusterConfig>) -> Config {
         Config {
             clusters,
@@ -79,7 +85,8 @@ impl Config {
             dry_run: false,
             max_restarts: 10,
             http_timeout: Duration::from_secs(10),
-            max_body_bytes: 64 * 1024 * 1024,
+            cluster_concurrency: DEFAULT_CLUSTER_CONCURRENCY,
+            max_body_bytes: default_max_body_bytes(MemoryBudget::from_mb(DEFAULT_MEMORY_MB), DEFAULT_CLUSTER_CONCURRENCY),
             reserve: Duration::from_secs(3),
             conflict_attempts: 3,
             conflict_backoff: Duration::from_millis(250),
@@ -108,6 +115,9 @@ impl Config {
             Some(text) => Policy::from_json(&text).map_err(|e| ConfigError::new("RESTART_POLICY", e.0))?,
         };
         let defaults = Config::new(Vec::new());
+        let budget = MemoryBudget::from_env(env)?;
+        let cluster_concurrency = env.number_in("CLUSTER_CONCURRENCY", defaults.cluster_concurrency, CLUSTER_CONCURRENCY_RANGE, "clusters")?;
+        let max_body_bytes = body_cap(env, budget, cluster_concurrency)?;
         let namespace = env.optional("METRICS_NAMESPACE").unwrap_or(defaults.metrics_namespace);
         if namespace.len() > 255 || namespace.starts_with("AWS/") || namespace.starts_with(':') {
             return Err(ConfigError::new("METRICS_NAMESPACE", "is not a valid CloudWatch namespace (1-255 characters, not starting with AWS/)"));
@@ -120,7 +130,8 @@ impl Config {
             dry_run: env.bool_or("DRY_RUN", false)?,
             max_restarts: env.number_in("MAX_RESTARTS", defaults.max_restarts, MAX_RESTARTS_RANGE, "restarts")?,
             http_timeout: env.seconds_in("CONNECT_TIMEOUT_SECONDS", defaults.http_timeout, CONNECT_TIMEOUT_RANGE)?,
-            max_body_bytes: env.number_in("CONNECT_MAX_BODY_BYTES", defaults.max_body_bytes, MAX_BODY_BYTES_RANGE, "bytes")?,
+            cluster_concurrency,
+            max_body_bytes,
             connector_metrics: env.parse_or("CONNECTOR_METRICS", defaults.connector_metrics, "problems, all or none")?,
             ..defaults
         })
@@ -134,6 +145,40 @@ pub const MAX_RESTARTS_RANGE: std::ops::RangeInclusive<u32> = 1..=1000;
 pub const CONNECT_TIMEOUT_RANGE: std::ops::RangeInclusive<u64> = 1..=300;
 /// `CONNECT_MAX_BODY_BYTES`: 1 KiB (less cannot hold one connector's status) to 1 GiB.
 pub const MAX_BODY_BYTES_RANGE: std::ops::RangeInclusive<usize> = 1024..=1 << 30;
+/// `CLUSTER_CONCURRENCY` by default: a few clusters are read at once (their calls overlap), and
+/// each still gets a useful share of a small function's memory (11 MiB at 128 MB, 27 MiB at 256).
+pub const DEFAULT_CLUSTER_CONCURRENCY: usize = 4;
+/// `CLUSTER_CONCURRENCY`: 1 (one cluster after the other, each with the whole share) to 32.
+pub const CLUSTER_CONCURRENCY_RANGE: std::ops::RangeInclusive<usize> = 1..=32;
+
+/// The body cap a cluster gets when `CONNECT_MAX_BODY_BYTES` is not set: its share of the
+/// function's memory when `concurrency` clusters are checked at once (`MemoryBudget::per_unit`:
+/// what is left after the runtime's reserve, halved for what is parsed from the bodies, divided
+/// among the clusters), at most 1 GiB. Memory, not a fixed constant, decides it: Lambda kills a
+/// function that passes its memory, and with it the report of every cluster of the run.
+pub fn default_max_body_bytes(budget: MemoryBudget, concurrency: usize) -> usize {
+    budget.per_unit(concurrency).min(*MAX_BODY_BYTES_RANGE.end())
+}
+
+/// `CONNECT_MAX_BODY_BYTES`, or the cluster's share ([`default_max_body_bytes`]). A value above
+/// the share is refused at cold start rather than trusted: it lets answers that together exceed
+/// the function's memory in.
+fn body_cap(env: &Env, budget: MemoryBudget, concurrency: usize) -> Result<usize, ConfigError> {
+    let share = default_max_body_bytes(budget, concurrency);
+    let cap = env.number_in("CONNECT_MAX_BODY_BYTES", share, MAX_BODY_BYTES_RANGE, "bytes")?;
+    if cap > share {
+        return Err(ConfigError::new(
+            "CONNECT_MAX_BODY_BYTES",
+            format!(
+                "is more than one cluster's share of the function's memory: {share} bytes with {} MB ({MEMORY_SIZE_VAR}) and CLUSTER_CONCURRENCY={concurrency} \
+                 (answers that large, and what is parsed from them, could exceed the memory and get the whole run killed); \
+                 lower it or leave it unset, or raise the function's memory (param connectHealthMemory in serverless.yml), or lower CLUSTER_CONCURRENCY",
+                budget.total_mb()
+            ),
+        ));
+    }
+    Ok(cap)
+}
 
 /// Names, URLs and secrets of the clusters checked. `allow_insecure` is `ALLOW_INSECURE_HTTP`: a
 /// cluster with credentials (`auth_secret_id`) must otherwise be `https://` or loopback, since
@@ -261,8 +306,18 @@ mod tests {
             ("CONNECT_TIMEOUT_SECONDS", "0", "1", "300", "301"),
             ("MAX_RESTARTS", "0", "1", "1000", "1001"),
             ("CONNECT_MAX_BODY_BYTES", "1023", "1024", "1073741824", "1073741825"),
+            ("CLUSTER_CONCURRENCY", "0", "1", "32", "33"),
         ] {
-            let with = |value: &str| Config::from_env(&Env::from_pairs([("CONNECT_URL", "http://127.0.0.1:8083"), (var, value)]));
+            // The largest memory and one cluster at a time: a share above 1 GiB, so that only the
+            // range limits a body cap here.
+            let with = |value: &str| {
+                Config::from_env(&Env::from_pairs([
+                    ("CONNECT_URL", "http://127.0.0.1:8083"),
+                    ("AWS_LAMBDA_FUNCTION_MEMORY_SIZE", "10240"),
+                    ("CLUSTER_CONCURRENCY", "1"),
+                    (var, value),
+                ]))
+            };
             for bad in [below, above, "-1", "many"] {
                 let err = with(bad).unwrap_err();
                 assert_eq!(err.var, var, "{bad}");
@@ -272,6 +327,41 @@ mod tests {
         }
         let c = Config::from_env(&Env::from_pairs([("CONNECT_URL", "http://127.0.0.1:8083"), ("MAX_RESTARTS", "3"), ("CONNECT_TIMEOUT_SECONDS", "20"), ("CONNECT_MAX_BODY_BYTES", "1048576")])).unwrap();
         assert_eq!((c.max_restarts, c.http_timeout, c.max_body_bytes), (3, Duration::from_secs(20), 1 << 20));
+    }
+
+    #[test]
+    fn the_body_cap_is_each_clusters_share_of_the_memory() {
+        let read = |pairs: &[(&str, &str)]| {
+            let mut all = vec![("CONNECT_URL", "http://127.0.0.1:8083")];
+            all.extend_from_slice(pairs);
+            Config::from_env(&Env::from_pairs(all))
+        };
+        // serverless.yml gives connect-health 256 MB; 4 clusters at once by default.
+        let deployed = read(&[("AWS_LAMBDA_FUNCTION_MEMORY_SIZE", "256")]).unwrap();
+        assert_eq!(deployed.cluster_concurrency, 4);
+        assert_eq!(deployed.max_body_bytes, MemoryBudget::from_mb(256).per_unit(4));
+        assert_eq!(deployed.max_body_bytes, 28_311_552, "(256 MiB - 40 MiB reserved) / 2 / 4 clusters");
+        // Fewer clusters at once, a larger share each; more memory, too.
+        assert_eq!(read(&[("AWS_LAMBDA_FUNCTION_MEMORY_SIZE", "256"), ("CLUSTER_CONCURRENCY", "1")]).unwrap().max_body_bytes, 4 * 28_311_552);
+        assert!(read(&[("AWS_LAMBDA_FUNCTION_MEMORY_SIZE", "1024")]).unwrap().max_body_bytes > deployed.max_body_bytes);
+        // Without the variable (tests, local runs): Lambda's default 128 MB, as Config::new.
+        assert_eq!(read(&[]).unwrap().max_body_bytes, Config::new(Vec::new()).max_body_bytes);
+        // Never above 1 GiB.
+        assert_eq!(read(&[("AWS_LAMBDA_FUNCTION_MEMORY_SIZE", "10240"), ("CLUSTER_CONCURRENCY", "1")]).unwrap().max_body_bytes, 1 << 30);
+
+        // An explicit cap up to the share is taken; above it, the cold start fails saying what to do.
+        let share = deployed.max_body_bytes.to_string();
+        assert_eq!(read(&[("AWS_LAMBDA_FUNCTION_MEMORY_SIZE", "256"), ("CONNECT_MAX_BODY_BYTES", share.as_str())]).unwrap().max_body_bytes, 28_311_552);
+        let err = read(&[("AWS_LAMBDA_FUNCTION_MEMORY_SIZE", "256"), ("CONNECT_MAX_BODY_BYTES", "67108864")]).unwrap_err();
+        assert_eq!(err.var, "CONNECT_MAX_BODY_BYTES");
+        let text = err.to_string();
+        for expected in ["28311552 bytes with 256 MB (AWS_LAMBDA_FUNCTION_MEMORY_SIZE) and CLUSTER_CONCURRENCY=4", "raise the function's memory", "lower CLUSTER_CONCURRENCY"] {
+            assert!(text.contains(expected), "{expected:?} in {text}");
+        }
+        assert!(!text.contains("67108864"), "the value is not echoed: {text}");
+        assert!(read(&[("AWS_LAMBDA_FUNCTION_MEMORY_SIZE", "1024"), ("CONNECT_MAX_BODY_BYTES", "67108864")]).is_ok(), "fits a larger function's share");
+
+        assert_eq!(read(&[("AWS_LAMBDA_FUNCTION_MEMORY_SIZE", "64")]).unwrap_err().var, "AWS_LAMBDA_FUNCTION_MEMORY_SIZE");
     }
 
     #[test]

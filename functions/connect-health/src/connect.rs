@@ -2,9 +2,19 @@
 //! time (per call and by the run's deadline) and in size (response bodies), with the status
 //! codes Connect documents mapped to errors that know whether a retry may help. URLs come from
 //! [`endpoint`](crate::endpoint), so no connector name can address another resource.
+//!
+//! Sizes: the cluster's statuses (`?expand=status`, one call) may be as large as the cluster's
+//! body cap (`CONNECT_MAX_BODY_BYTES`, by default its share of the function's memory) and are
+//! read into digests ([`digest`](crate::digest)) chunk by chunk as they arrive, so the body is
+//! never held whole: only the digests outlive the call. A connector's own answers (its status, a
+//! restart's answer) are read whole, up to an eighth of the cap, since up to
+//! [`CONNECTORS_AT_ONCE`] connectors of a cluster are handled at once and their answers together
+//! must fit the same share.
 
+use crate::digest::{entry_limit, expanded_from_slice, DigestError, ExpandedReader, StatusDigest};
 use crate::endpoint::{endpoint, url_safe_name};
 use crate::plan::RestartCall;
+use crate::policy::Policy;
 use crate::status::ConnectorStatus;
 use common::error::{ErrorClass, Retryable};
 use common::http::{BodyError, CappedBody};
@@ -13,11 +23,22 @@ use futures::{StreamExt, TryStreamExt};
 use reqwest::{Method, StatusCode, Url};
 use serde::de::DeserializeOwned;
 use serde::Deserialize;
-use std::collections::BTreeMap;
 use std::fmt;
-use std::sync::atomic::{AtomicU32, Ordering};
+use std::sync::atomic::{AtomicU32, AtomicUsize, Ordering};
 use std::time::Duration;
 pub use common::deadline::Deadline;
+pub use crate::digest::Expanded;
+
+/// Connectors of one cluster handled at once: their status reads on workers before 2.3, their
+/// restarts. Each of their answers is read up to [`connector_body_limit`] of the cluster's cap.
+pub const CONNECTORS_AT_ONCE: usize = 8;
+
+/// The cap on one connector's answer: an eighth ([`CONNECTORS_AT_ONCE`]) of the cluster's cap,
+/// so that the answers read at once stay within it, but at least 64 KiB (or the whole cap when
+/// it is smaller), which holds a connector's status with a few dozen failed tasks.
+pub fn connector_body_limit(max_body: usize) -> usize {
+    (max_body / CONNECTORS_AT_ONCE).max(max_body.min(64 * 1024))
+}
 
 /// HTTP basic-auth credentials, from the cluster's Secrets Manager secret.
 #[derive(Clone, Deserialize)]
@@ -58,8 +79,18 @@ pub enum ConnectError {
     NotFound { what: String, message: String },
     #[error("{what}: answered HTTP {status}: {message}")]
     Status { what: String, status: u16, message: String },
-    #[error("{what}: response body is larger than {limit} bytes (CONNECT_MAX_BODY_BYTES)")]
+    #[error(
+        "{what}: response body is larger than {limit} bytes, its cap from CONNECT_MAX_BODY_BYTES (by default one cluster's share of the function's memory; \
+         an eighth of it for one connector's answer); raise the function's memory or lower CLUSTER_CONCURRENCY"
+    )]
     TooLarge { what: String, limit: usize },
+    /// More connectors and failed targets than one cluster's memory share can plan for
+    /// ([`entry_limit`]).
+    #[error(
+        "{what}: more than {limit} connectors and failed connectors or tasks, more than one cluster's share of memory can plan for \
+         (one per 512 bytes of CONNECT_MAX_BODY_BYTES, at least 10000); raise the function's memory or CONNECT_MAX_BODY_BYTES, or lower CLUSTER_CONCURRENCY"
+    )]
+    TooManyEntries { what: String, limit: usize },
     #[error("{what}: unexpected response body: {reason}")]
     Decode { what: String, reason: String },
 }
@@ -90,32 +121,16 @@ struct ErrorBody {
     message: Option<String>,
 }
 
-/// What `GET /connectors?expand=status` answered: a worker before 2.3 ignores `expand` and
-/// lists names only.
-pub enum Expanded {
-    Statuses(Vec<ConnectorStatus>),
-    Names(Vec<String>),
-}
-
-#[derive(Deserialize)]
-#[serde(untagged)]
-enum ExpandBody {
-    Map(BTreeMap<String, Expansion>),
-    Names(Vec<String>),
-}
-
-#[derive(Deserialize)]
-struct Expansion {
-    status: Option<ConnectorStatus>,
-}
-
 /// A client for one cluster.
 pub struct ConnectClient {
     http: reqwest::Client,
     base: Url,
     auth: Option<BasicAuth>,
     call_timeout: Duration,
+    /// Cap on the cluster-wide answers (`GET /`, the connector list, every status at once).
     max_body: usize,
+    /// Cap on one connector's answer ([`connector_body_limit`]).
+    connector_max_body: usize,
     calls: AtomicU32,
 }
 
@@ -123,7 +138,7 @@ impl ConnectClient {
     /// `base` is a validated http(s) URL (see config).
     pub fn new(http: reqwest::Client, base: &str, auth: Option<BasicAuth>, call_timeout: Duration, max_body: usize) -> Result<ConnectClient, ConnectError> {
         let base = Url::parse(base).map_err(|e| ConnectError::Unreachable { what: "cluster URL".into(), reason: e.to_string() })?;
-        Ok(ConnectClient { http, base, auth, call_timeout, max_body, calls: AtomicU32::new(0) })
+        Ok(ConnectClient { http, base, auth, call_timeout, max_body, connector_max_body: connector_body_limit(max_body), calls: AtomicU32::new(0) })
     }
 
     /// HTTP requests sent so far.
@@ -132,25 +147,32 @@ impl ConnectClient {
     }
 
     pub async fn server_info(&self, deadline: Deadline) -> Result<ServerInfo, ConnectError> {
-        let (_, body) = self.call(Method::GET, &[], &[], "GET /", deadline).await?;
+        let (_, body) = self.call(Method::GET, &[], &[], "GET /", self.max_body, deadline).await?;
         decode("GET /", &body)
     }
 
     pub async fn connector_names(&self, deadline: Deadline) -> Result<Vec<String>, ConnectError> {
-        let (_, body) = self.call(Method::GET, &["connectors"], &[], "GET /connectors", deadline).await?;
+        let (_, body) = self.call(Method::GET, &["connectors"], &[], "GET /connectors", self.max_body, deadline).await?;
         decode("GET /connectors", &body)
     }
 
-    pub async fn statuses_expanded(&self, deadline: Deadline) -> Result<Expanded, ConnectError> {
+    /// Every connector's status in one call, read into digests as the body arrives, each
+    /// failed target judged by `policy` as it is read ([`ExpandedReader`]; [`parse_expanded`] is
+    /// the same for a body at hand): only the connector being read is held, never the body.
+    pub async fn statuses_expanded(&self, policy: &Policy, deadline: Deadline) -> Result<Expanded, ConnectError> {
         let what = "GET /connectors?expand=status";
-        let (_, body) = self.call(Method::GET, &["connectors"], &[("expand", "status")], what, deadline).await?;
-        parse_expanded(&body)
+        let mut reader = ExpandedReader::new(policy, entry_limit(self.max_body));
+        self.call_into(Method::GET, &["connectors"], &[("expand", "status")], what, self.max_body, deadline, |chunk| {
+            reader.feed(chunk).map_err(|e| digest_error(what, e))
+        })
+        .await?;
+        reader.finish().map_err(|e| digest_error(what, e))
     }
 
     /// `None` when the connector is gone (404).
     pub async fn connector_status(&self, name: &str, deadline: Deadline) -> Result<Option<ConnectorStatus>, ConnectError> {
         let what = format!("GET /connectors/{name}/status");
-        match self.call(Method::GET, &["connectors", name, "status"], &[], &what, deadline).await {
+        match self.call(Method::GET, &["connectors", name, "status"], &[], &what, self.connector_max_body, deadline).await {
             Ok((_, body)) => decode(&what, &body).map(Some),
             Err(ConnectError::NotFound { .. }) => Ok(None),
             Err(e) => Err(e),
@@ -158,16 +180,35 @@ impl ConnectClient {
     }
 
     /// Statuses of all connectors of a worker without `expand` (Kafka < 2.3): one call for the
-    /// names, then one per connector, a few at a time.
-    /// A name that cannot be put in a URL ([`url_safe_name`]) is left out, with a warning: its
-    /// status cannot be asked for without asking for something else.
-    pub async fn statuses_one_by_one(&self, names: Vec<String>, deadline: Deadline) -> Result<Vec<ConnectorStatus>, ConnectError> {
+    /// names, then one per connector, [`CONNECTORS_AT_ONCE`] at a time, each digested (judged
+    /// by `policy`) as soon as it is read. A name that cannot be put in a URL ([`url_safe_name`])
+    /// is left out, with a warning: its status cannot be asked for without asking for something
+    /// else. The digests together hold at most [`entry_limit`] connectors and failed targets, as
+    /// one `?expand=status` answer would (more names than that is an error before any status is
+    /// read).
+    pub async fn statuses_one_by_one(&self, names: Vec<String>, policy: &Policy, deadline: Deadline) -> Result<Vec<StatusDigest>, ConnectError> {
+        let limit = entry_limit(self.max_body);
+        if names.len() > limit {
+            return Err(ConnectError::TooManyEntries { what: "GET /connectors".into(), limit });
+        }
         let (names, refused): (Vec<String>, Vec<String>) = names.into_iter().partition(|n| url_safe_name(n));
         for name in &refused {
             tracing::warn!(connector = %quote_bounded(name, 200), "connector name is empty, \".\" or \"..\": its status cannot be read by name; left out (rename the connector)");
         }
-        let found: Vec<Option<ConnectorStatus>> =
-            futures::stream::iter(names).map(|name| async move { self.connector_status(&name, deadline).await }).buffered(8).try_collect().await?;
+        let entries = AtomicUsize::new(0);
+        let entries = &entries;
+        let found: Vec<Option<StatusDigest>> = futures::stream::iter(names)
+            .map(|name| async move {
+                let digest = self.connector_status(&name, deadline).await?.map(|status| StatusDigest::from_status(&status, policy));
+                let held = digest.as_ref().map_or(0, |d| 1 + d.failed.len());
+                if entries.fetch_add(held, Ordering::Relaxed) + held > limit {
+                    return Err(ConnectError::TooManyEntries { what: format!("GET /connectors/{name}/status (all connectors together)"), limit });
+                }
+                Ok::<_, ConnectError>(digest)
+            })
+            .buffered(CONNECTORS_AT_ONCE)
+            .try_collect()
+            .await?;
         Ok(found.into_iter().flatten().collect())
     }
 
@@ -186,7 +227,7 @@ impl ConnectClient {
                 (vec!["connectors", connector, "tasks", &id, "restart"], &[], format!("POST /connectors/{connector}/tasks/{task}/restart"))
             }
         };
-        let (status, body) = self.call(Method::POST, &segments, query, &what, deadline).await?;
+        let (status, body) = self.call(Method::POST, &segments, query, &what, self.connector_max_body, deadline).await?;
         if status == StatusCode::ACCEPTED && !body.is_empty() {
             return decode(&what, &body).map(Some);
         }
@@ -219,7 +260,32 @@ impl ConnectClient {
         }
     }
 
-    async fn call(&self, method: Method, segments: &[&str], query: &[(&str, &str)], what: &str, deadline: Deadline) -> Result<(StatusCode, Vec<u8>), ConnectError> {
+    /// One request; its body is read whole, up to `max_body` bytes.
+    async fn call(&self, method: Method, segments: &[&str], query: &[(&str, &str)], what: &str, max_body: usize, deadline: Deadline) -> Result<(StatusCode, Vec<u8>), ConnectError> {
+        let mut body = Vec::new();
+        let status = self
+            .call_into(method, segments, query, what, max_body, deadline, |chunk| {
+                body.extend_from_slice(chunk);
+                Ok(())
+            })
+            .await?;
+        Ok((status, body))
+    }
+
+    /// One request; a successful answer's body is handed to `on_chunk` as it arrives (up to
+    /// `max_body` bytes in all, within the call's time limit, `on_chunk`'s own work included),
+    /// and an error's body is read whole for its message.
+    #[allow(clippy::too_many_arguments)]
+    async fn call_into(
+        &self,
+        method: Method,
+        segments: &[&str],
+        query: &[(&str, &str)],
+        what: &str,
+        max_body: usize,
+        deadline: Deadline,
+        mut on_chunk: impl FnMut(&[u8]) -> Result<(), ConnectError>,
+    ) -> Result<StatusCode, ConnectError> {
         let limit = self.call_timeout.min(deadline.remaining());
         if limit.is_zero() {
             return Err(ConnectError::BudgetSpent { what: what.to_string() });
@@ -236,14 +302,22 @@ impl ConnectClient {
         let exchange = async {
             let response = request.send().await.map_err(|e| send_error(what, &e))?;
             let status = response.status();
-            let body = CappedBody::new(response, self.max_body).map_err(|e| body_error(what, e))?.read_all().await.map_err(|e| body_error(what, e))?;
-            Ok::<_, ConnectError>((status, body))
+            let mut capped = CappedBody::new(response, max_body).map_err(|e| body_error(what, e))?;
+            let mut error_body = Vec::new();
+            while let Some(chunk) = capped.next_chunk().await.map_err(|e| body_error(what, e))? {
+                if status.is_success() {
+                    on_chunk(&chunk[..])?;
+                } else {
+                    error_body.extend_from_slice(&chunk);
+                }
+            }
+            Ok::<_, ConnectError>((status, error_body))
         };
-        let (status, body) = tokio::time::timeout(limit, exchange).await.map_err(|_| ConnectError::Timeout { what: what.into(), after: limit })??;
+        let (status, error_body) = tokio::time::timeout(limit, exchange).await.map_err(|_| ConnectError::Timeout { what: what.into(), after: limit })??;
         if status.is_success() {
-            return Ok((status, body));
+            return Ok(status);
         }
-        let message = error_message(&body);
+        let message = error_message(&error_body);
         Err(match status {
             StatusCode::UNAUTHORIZED | StatusCode::FORBIDDEN => ConnectError::Unauthorized { what: what.into(), status: status.as_u16() },
             StatusCode::CONFLICT => ConnectError::Conflict { what: what.into(), message },
@@ -271,16 +345,23 @@ fn body_error(what: &str, err: BodyError) -> ConnectError {
     }
 }
 
-/// serde's reason can quote the body (`invalid type: string "..."`), so it is bounded too.
-/// The body of `GET /connectors?expand=status`: every connector's status, or (a worker that
-/// ignores `expand`) only the names.
-pub fn parse_expanded(body: &[u8]) -> Result<Expanded, ConnectError> {
-    Ok(match decode::<ExpandBody>("GET /connectors?expand=status", body)? {
-        ExpandBody::Map(map) => Expanded::Statuses(map.into_values().filter_map(|e| e.status).collect()),
-        ExpandBody::Names(names) => Expanded::Names(names),
-    })
+/// The body of `GET /connectors?expand=status`: every connector's status digest, each failed
+/// target judged by `policy` as it is read ([`digest`](crate::digest)), or (a worker that
+/// ignores `expand`) only the names. More than `max_entries` connectors and failed targets
+/// ([`entry_limit`] of the body cap) is [`ConnectError::TooManyEntries`].
+pub fn parse_expanded(body: &[u8], policy: &Policy, max_entries: usize) -> Result<Expanded, ConnectError> {
+    expanded_from_slice(body, policy, max_entries).map_err(|e| digest_error("GET /connectors?expand=status", e))
 }
 
+/// serde's reason can quote the body, so it is bounded.
+fn digest_error(what: &str, err: DigestError) -> ConnectError {
+    match err {
+        DigestError::TooManyEntries { limit } => ConnectError::TooManyEntries { what: what.into(), limit },
+        DigestError::Json(e) => ConnectError::Decode { what: what.into(), reason: bounded(&e.to_string(), 300) },
+    }
+}
+
+/// serde's reason can quote the body (`invalid type: string "..."`), so it is bounded too.
 fn decode<T: DeserializeOwned>(what: &str, body: &[u8]) -> Result<T, ConnectError> {
     serde_json::from_slice(body).map_err(|e| ConnectError::Decode { what: what.into(), reason: bounded(&e.to_string(), 300) })
 }
@@ -323,7 +404,7 @@ mod tests {
     }
 
     fn client(base: &str) -> ConnectClient {
-        ConnectClient::new(reqwest::Client::builder().build().unwrap(), base, None, Duration::from_secs(5), 1 << 20).unwrap()
+        ConnectClient::new(common::http::client_builder().build().unwrap(), base, None, Duration::from_secs(5), 1 << 20).unwrap()
     }
 
     async fn restart_task_0(base: &str) -> ConnectError {

@@ -1,20 +1,27 @@
 //! One run: read every cluster, plan, restart, remember, publish metrics, report.
 //! Orchestration only: the decisions are in `plan` and `policy`, what each decision and call
 //! came to in `actions`, the totals in `report`.
+//!
+//! Memory: at most `CLUSTER_CONCURRENCY` clusters are checked at once, each reading at most its
+//! body cap (its share of the function's memory) per answer, its statuses into digests as they
+//! arrive; the digests become plans, the plans reports, each step consuming the one before.
 
 use crate::actions::{after_rollback, call_outcome, claim_outcome, covered, planned_action, restart_wanted, rollback_needed, state_unavailable};
 use crate::backoff::RestartRecord;
 use crate::config::{ClusterConfig, Config};
-use crate::connect::{BasicAuth, ConnectClient, ConnectError, Deadline, Expanded};
+use crate::connect::{BasicAuth, ConnectClient, ConnectError, Deadline, Expanded, CONNECTORS_AT_ONCE};
+use crate::digest::StatusDigest;
 use crate::metrics;
-use crate::plan::{failed_targets, only_failed_candidate, restart_calls, restart_plan, ConnectorPlan, PlanSettings, Target};
+use crate::plan::{failed_targets, only_failed_candidate, restart_calls, restart_plan, state_key, ConnectorPlan, PlanSettings, Target};
+use crate::policy::Policy;
 use crate::report::{ActionReport, ClusterReport, ConnectorReport, LoggedAction, MetricsReport, Report};
 use crate::state::{claimed_version, RestartState};
-use crate::status::{ConnectorStatus, KafkaVersion};
+use crate::status::KafkaVersion;
 use chrono::{DateTime, Utc};
-use common::text::bounded;
+use common::text::{bounded, error_chain};
 use futures::StreamExt;
 use std::collections::HashMap;
+use std::sync::OnceLock;
 use std::time::Duration;
 use tokio::sync::Mutex;
 
@@ -24,14 +31,18 @@ pub use crate::clients::Clients;
 /// Budget when the invocation context carries no usable deadline (a local emulator).
 const FALLBACK_BUDGET: Duration = Duration::from_secs(60);
 
-/// Connectors restarted concurrently within one cluster.
-const RESTART_CONCURRENCY: usize = 8;
+/// Connectors restarted concurrently within one cluster (their answers share the cluster's
+/// body cap, see `connect`).
+const RESTART_CONCURRENCY: usize = CONNECTORS_AT_ONCE;
 
 /// Everything built once per cold start.
 pub struct App {
     config: Config,
     clients: Clients,
-    http: reqwest::Client,
+    /// The HTTP client for Kafka Connect, built on the first run ([`App::http`]): building it
+    /// reads and parses the system's trusted root certificates, a few milliseconds the cold start
+    /// need not wait for (the AWS SDK's client reads them on its first connection too).
+    http: OnceLock<reqwest::Client>,
     state: RestartState,
     /// Basic-auth credentials per cluster (by index; `None` until read), kept for the
     /// container's life, read again when the cluster rejects them (a rotated password). A failed
@@ -41,19 +52,30 @@ pub struct App {
 
 impl App {
     pub fn new(config: Config, clients: Clients) -> Result<App, lambda_runtime::Error> {
-        let http = reqwest::Client::builder()
-            .connect_timeout(config.http_timeout)
-            .timeout(config.http_timeout)
-            // Connect forwards to its leader itself; a redirect would only carry credentials elsewhere.
-            .redirect(reqwest::redirect::Policy::none())
-            .user_agent(concat!("connect-health/", env!("CARGO_PKG_VERSION")))
-            .build()?;
         let state = match &config.restart_state_table {
             Some(table) => RestartState::dynamodb(clients.dynamodb.clone(), table.clone()),
             None => RestartState::Disabled,
         };
         let auth = config.clusters.iter().map(|_| Mutex::new(None)).collect();
-        Ok(App { config, clients, http, state, auth })
+        Ok(App { config, clients, http: OnceLock::new(), state, auth })
+    }
+
+    /// The Kafka Connect HTTP client, built on first use. A failure to build it (no trusted
+    /// roots on the system) caches nothing: every cluster of the run reports it, and the next
+    /// run tries again.
+    fn http(&self) -> Result<&reqwest::Client, String> {
+        if let Some(client) = self.http.get() {
+            return Ok(client);
+        }
+        let client = common::http::client_builder()
+            .connect_timeout(self.config.http_timeout)
+            .timeout(self.config.http_timeout)
+            // Connect forwards to its leader itself; a redirect would only carry credentials elsewhere.
+            .redirect(reqwest::redirect::Policy::none())
+            .user_agent(concat!("connect-health/", env!("CARGO_PKG_VERSION")))
+            .build()
+            .map_err(|e| format!("cannot set up the HTTP client for Kafka Connect: {}", bounded(&error_chain(&e), 500)))?;
+        Ok(self.http.get_or_init(|| client))
     }
 
     pub async fn from_env() -> Result<App, lambda_runtime::Error> {
@@ -69,21 +91,23 @@ impl App {
     /// Handle one scheduled (EventBridge) or manual invocation; the event body is not used.
     /// Answers the report, or fails when a metrics batch could not be published (after sending
     /// all of them), so that Lambda's `Errors` metric and the function's error alarm fire.
-    pub async fn handle(&self, event: lambda_runtime::LambdaEvent<serde_json::Value>) -> Result<serde_json::Value, lambda_runtime::Error> {
+    /// The report is answered as it is: the runtime serializes it once, straight to the bytes it
+    /// sends (a `serde_json::Value` of it first would cost several times its size).
+    pub async fn handle(&self, event: lambda_runtime::LambdaEvent<serde_json::Value>) -> Result<Report, lambda_runtime::Error> {
         let source = event.payload.get("detail-type").and_then(serde_json::Value::as_str).unwrap_or("manual invocation");
         // Work stops `reserve` before the deadline so that metrics and the answer still go out.
         let deadline = Deadline::from_context(&event.context, FALLBACK_BUDGET).less(self.config.reserve);
         tracing::info!(source, budget_ms = deadline.remaining().as_millis() as u64, "connect-health run");
         let report = self.run(deadline).await;
-        let answer = serde_json::to_value(&report)?;
         if let Some(failure) = metrics::failure(&report.metrics) {
             // A failed invocation answers only its error: the report goes to the log first, on
             // one line, so what the run saw and did is not lost.
-            tracing::info!(report = %answer, "connect-health report");
+            let logged = serde_json::to_string(&report)?;
+            tracing::info!(report = %logged, "connect-health report");
             tracing::error!(error = %failure, "invocation failed");
             return Err(failure.into());
         }
-        Ok(answer)
+        Ok(report)
     }
 
     /// One run against every cluster; never fails as a whole, each failure is in the report.
@@ -93,16 +117,23 @@ impl App {
             tracing::error!(error = %e, "restart state unreadable; restarts are deferred this run");
             e.to_string()
         });
-        let clusters = futures::future::join_all(self.config.clusters.iter().enumerate().map(|(i, c)| {
-            let history = history.as_ref();
-            async move {
-                let started = std::time::Instant::now();
-                let mut report = self.check_cluster(i, c, history, now, deadline).await;
-                report.elapsed_ms = started.elapsed().as_millis() as u64;
-                report
-            }
-        }))
-        .await;
+        // `CLUSTER_CONCURRENCY` clusters at once, each within its share of the memory; they
+        // finish in any order and are reported in the configuration's.
+        let mut checked: Vec<(usize, ClusterReport)> = futures::stream::iter(self.config.clusters.iter().enumerate())
+            .map(|(i, c)| {
+                let history = history.as_ref();
+                async move {
+                    let started = std::time::Instant::now();
+                    let mut report = self.check_cluster(i, c, history, now, deadline).await;
+                    report.elapsed_ms = started.elapsed().as_millis() as u64;
+                    (i, report)
+                }
+            })
+            .buffer_unordered(self.config.cluster_concurrency.max(1))
+            .collect()
+            .await;
+        checked.sort_by_key(|(i, _)| *i);
+        let clusters = checked.into_iter().map(|(_, report)| report).collect();
         let mut report = Report { run_at: now, dry_run: self.config.dry_run, clusters, metrics: MetricsReport::default() };
         report.metrics = self.publish_metrics(&report).await;
         report
@@ -111,9 +142,9 @@ impl App {
     async fn publish_metrics(&self, report: &Report) -> MetricsReport {
         let datums = metrics::datums(report, self.config.connector_metrics);
         let count = datums.len();
-        let batches = metrics::batches(&datums, report.run_at);
         let namespace = self.config.metrics_namespace.clone();
-        let published = metrics::publish(&self.clients.cloudwatch, &namespace, batches).await;
+        // Each batch's SDK datums are built just before it is sent, not all of them at once.
+        let published = metrics::publish(&self.clients.cloudwatch, &namespace, metrics::lazy_batches(&datums, report.run_at)).await;
         if let Some(e) = &published.first_error {
             tracing::error!(failed = published.failed, of = published.calls, first_error = %e, "publishing metrics failed");
         }
@@ -140,8 +171,8 @@ impl App {
         };
         let version = KafkaVersion::parse(&raw_version);
         let empty = HashMap::new();
-        let plans = restart_plan(&cluster.name, &statuses, history.unwrap_or(&empty), &self.config.policy, PlanSettings { max_restarts: self.config.max_restarts }, now);
-        drop(statuses);
+        // The digests are consumed: their names and judgements move into the plans.
+        let plans = restart_plan(&cluster.name, statuses, history.unwrap_or(&empty), PlanSettings { max_restarts: self.config.max_restarts }, now);
         let run = ClusterRun {
             app: self,
             cluster: &cluster.name,
@@ -168,11 +199,12 @@ impl App {
         };
         let mut earlier_calls = 0;
         let mut reread = false;
+        let http = self.http().map_err(|e| unreachable(e, 0))?;
         loop {
             let (auth, read_now) = self.auth_for(index, cluster, reread).await.map_err(|e| unreachable(e, earlier_calls))?;
-            let client = ConnectClient::new(self.http.clone(), &cluster.url, auth, self.config.http_timeout, self.config.max_body_bytes)
+            let client = ConnectClient::new(http.clone(), &cluster.url, auth, self.config.http_timeout, self.config.max_body_bytes)
                 .map_err(|e| unreachable(e.to_string(), earlier_calls))?;
-            let error = match read_statuses(&client, deadline).await {
+            let error = match read_statuses(&client, &self.config.policy, deadline).await {
                 Ok((raw_version, statuses)) => return Ok(ClusterRead { client, raw_version, statuses, earlier_calls }),
                 Err(e) => e,
             };
@@ -209,30 +241,30 @@ impl App {
     }
 }
 
-/// One cluster, read: the client (for the restarts), the worker's version and every status, and
-/// the HTTP calls of an earlier attempt whose credentials were rejected.
+/// One cluster, read: the client (for the restarts), the worker's version and every status
+/// digest, and the HTTP calls of an earlier attempt whose credentials were rejected.
 struct ClusterRead {
     client: ConnectClient,
     raw_version: String,
-    statuses: Vec<ConnectorStatus>,
+    statuses: Vec<StatusDigest>,
     earlier_calls: u32,
 }
 
-/// `GET /`, then every status in as few calls as the worker's version allows.
-async fn read_statuses(client: &ConnectClient, deadline: Deadline) -> Result<(String, Vec<ConnectorStatus>), ConnectError> {
+/// `GET /`, then every status in as few calls as the worker's version allows, each failed target
+/// judged by `policy` as it is read.
+async fn read_statuses(client: &ConnectClient, policy: &Policy, deadline: Deadline) -> Result<(String, Vec<StatusDigest>), ConnectError> {
     let info = client.server_info(deadline).await?;
     let version = KafkaVersion::parse(&info.version);
-    let statuses = if version.is_some_and(KafkaVersion::has_expand_status) {
-        match client.statuses_expanded(deadline).await? {
+    let mut statuses = if version.is_some_and(KafkaVersion::has_expand_status) {
+        match client.statuses_expanded(policy, deadline).await? {
             Expanded::Statuses(s) => s,
             // A worker that says >= 2.3 but ignores `expand` (a proxy, a fork): fall back.
-            Expanded::Names(names) => client.statuses_one_by_one(names, deadline).await?,
+            Expanded::Names(names) => client.statuses_one_by_one(names, policy, deadline).await?,
         }
     } else {
         let names = client.connector_names(deadline).await?;
-        client.statuses_one_by_one(names, deadline).await?
+        client.statuses_one_by_one(names, policy, deadline).await?
     };
-    let mut statuses = statuses;
     statuses.sort_by(|a, b| a.name.cmp(&b.name));
     Ok((info.version, statuses))
 }
@@ -294,7 +326,7 @@ impl ClusterRun<'_> {
         let mut claimed: Vec<usize> = Vec::new();
         for &i in chosen {
             let d = &plan.decisions[i];
-            let claim = self.app.state.claim(&d.key, d.record.as_ref(), self.now).await;
+            let claim = self.app.state.claim(&state_key(self.cluster, &plan.name, d.target), d.record.as_ref(), self.now).await;
             match claim_outcome(&claim) {
                 None => claimed.push(i),
                 Some(outcome) => outcome.apply_to(&mut actions[i]),
@@ -314,7 +346,7 @@ impl ClusterRun<'_> {
                     continue;
                 }
                 let d = &plan.decisions[i];
-                let rollback = self.app.state.rollback(&d.key, d.record.as_ref(), claimed_version(d.record.as_ref())).await;
+                let rollback = self.app.state.rollback(&state_key(self.cluster, &plan.name, d.target), d.record.as_ref(), claimed_version(d.record.as_ref())).await;
                 if let Err(e) = &rollback {
                     tracing::warn!(cluster = self.cluster, connector = plan.name, task = %d.target, error = %e, "restart claim not given back; it counts as a restart");
                 }

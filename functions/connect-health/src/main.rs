@@ -1,8 +1,13 @@
 //! Lambda entry point of connect-health: telemetry, clients, run. Nothing else.
+//!
+//! One thread: Lambda sends one invocation at a time, the run's work is mostly waiting on the
+//! network, and a single-threaded runtime starts without spawning workers and keeps every
+//! allocation in one allocator arena, so memory freed by one step (a cluster's answer, once
+//! digested) is what the next one reuses.
 
 use lambda_runtime::{service_fn, Error, LambdaEvent};
 
-#[tokio::main]
+#[tokio::main(flavor = "current_thread")]
 async fn main() -> Result<(), Error> {
     common::telemetry::init();
     let app = match connect_health::App::from_env().await {

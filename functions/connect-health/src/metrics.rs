@@ -4,7 +4,7 @@
 
 mod batching;
 
-pub use batching::{batches, dimension_value, encoded_size_estimate, split_ranges, MAX_BATCH_BYTES, MAX_DATUMS_PER_CALL, MAX_DIMENSION_CHARS};
+pub use batching::{batches, dimension_value, encoded_size_estimate, lazy_batches, split_ranges, MAX_BATCH_BYTES, MAX_DATUMS_PER_CALL, MAX_DIMENSION_CHARS};
 
 use crate::config::ConnectorMetrics;
 use crate::report::{ActionTaken, ClusterReport, ConnectorReport, MetricsReport, Report};
@@ -98,8 +98,13 @@ pub struct Published {
     pub first_error: Option<AwsError>,
 }
 
-/// Send every batch, each on its own: a failed batch does not stop the ones after it.
-pub async fn publish(client: &aws_sdk_cloudwatch::Client, namespace: &str, batches: Vec<Vec<MetricDatum>>) -> Published {
+/// Send every batch, each on its own: a failed batch does not stop the ones after it. Batches
+/// are taken one at a time, so a lazy source ([`lazy_batches`]) builds each only when it is sent.
+pub async fn publish<I>(client: &aws_sdk_cloudwatch::Client, namespace: &str, batches: I) -> Published
+where
+    I: IntoIterator<Item = Vec<MetricDatum>>,
+    I::IntoIter: ExactSizeIterator,
+{
     publish_each(batches, move |batch| async move {
         client
             .put_metric_data()
@@ -115,11 +120,14 @@ pub async fn publish(client: &aws_sdk_cloudwatch::Client, namespace: &str, batch
 
 /// [`publish`]'s loop, with the call passed in: every batch is handed to `put` in order, and the
 /// failures are counted, the first one kept.
-pub async fn publish_each<F, Fut>(batches: Vec<Vec<MetricDatum>>, mut put: F) -> Published
+pub async fn publish_each<I, F, Fut>(batches: I, mut put: F) -> Published
 where
+    I: IntoIterator<Item = Vec<MetricDatum>>,
+    I::IntoIter: ExactSizeIterator,
     F: FnMut(Vec<MetricDatum>) -> Fut,
     Fut: Future<Output = Result<(), AwsError>>,
 {
+    let batches = batches.into_iter();
     let total = batches.len();
     let mut published = Published::default();
     for (i, batch) in batches.into_iter().enumerate() {

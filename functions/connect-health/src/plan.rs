@@ -1,11 +1,12 @@
-//! Restart planning: from the statuses of one cluster, its restart history and the policy, what
-//! to restart, what to leave alone and why. Pure: no clock, no I/O, so every decision is
-//! unit-tested and the bench can time it alone.
+//! Restart planning: from the status digests of one cluster (each failed target already judged
+//! by the policy, see [`digest`](crate::digest)) and its restart history, what to restart, what
+//! to leave alone and why. Pure: no clock, no I/O, so every decision is unit-tested and the
+//! bench can time it alone.
 
 use crate::backoff::{eligibility, healthy_long_enough, Eligibility, RestartRecord};
-use crate::policy::{Action, Judgement, Policy};
+use crate::digest::{FailedTarget, StatusDigest};
+use crate::policy::{Action, Judgement};
 use crate::status::{ConnectorStatus, State};
-use crate::trace::Trace;
 use chrono::{DateTime, Utc};
 use serde::{Serialize, Serializer};
 use std::collections::HashMap;
@@ -46,29 +47,8 @@ pub fn state_key(cluster: &str, connector: &str, target: Target) -> String {
     }
 }
 
-/// Tasks of one connector by state.
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize)]
-pub struct TaskCounts {
-    pub running: u32,
-    pub failed: u32,
-    pub paused: u32,
-    pub unassigned: u32,
-    pub restarting: u32,
-    pub other: u32,
-}
-
-impl TaskCounts {
-    fn add(&mut self, state: &State) {
-        match state {
-            State::Running => self.running += 1,
-            State::Failed => self.failed += 1,
-            State::Paused => self.paused += 1,
-            State::Unassigned => self.unassigned += 1,
-            State::Restarting => self.restarting += 1,
-            State::Stopped | State::Other(_) => self.other += 1,
-        }
-    }
-}
+/// Counted as the digest is read; kept here too, where the report and metrics name it.
+pub use crate::digest::TaskCounts;
 
 /// The planner's verdict on one failed target.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -80,11 +60,12 @@ pub enum Verdict {
     CapReached { restarts: u32 },
 }
 
-/// One failed target and what to do about it.
+/// One failed target and what to do about it. Its restart-state key is [`state_key`] of the
+/// cluster, the connector and `target`, built where it is used: kept here, a long connector name
+/// would be copied once per failed task.
 #[derive(Debug, Clone)]
 pub struct Decision {
     pub target: Target,
-    pub key: String,
     pub verdict: Verdict,
     pub judgement: Judgement,
     /// The record this decision read, so the restart claim can require it unchanged.
@@ -117,75 +98,54 @@ pub struct PlanSettings {
     pub max_restarts: u32,
 }
 
-/// Decide for every connector of one cluster.
-pub fn restart_plan(
-    cluster: &str,
-    statuses: &[ConnectorStatus],
-    history: &HashMap<String, RestartRecord>,
-    policy: &Policy,
-    settings: PlanSettings,
-    now: DateTime<Utc>,
-) -> Vec<ConnectorPlan> {
-    statuses.iter().map(|status| plan_connector(cluster, status, history, policy, settings, now)).collect()
+/// Decide for every connector of one cluster. The digests are consumed: their names and
+/// judgements move into the plans rather than being copied.
+pub fn restart_plan(cluster: &str, statuses: Vec<StatusDigest>, history: &HashMap<String, RestartRecord>, settings: PlanSettings, now: DateTime<Utc>) -> Vec<ConnectorPlan> {
+    statuses.into_iter().map(|status| plan_connector(cluster, status, history, settings, now)).collect()
 }
 
-fn plan_connector(
-    cluster: &str,
-    status: &ConnectorStatus,
-    history: &HashMap<String, RestartRecord>,
-    policy: &Policy,
-    settings: PlanSettings,
-    now: DateTime<Utc>,
-) -> ConnectorPlan {
-    let mut plan = ConnectorPlan {
-        name: status.name.clone(),
-        kind: status.kind.clone(),
-        state: status.connector.state.clone(),
-        tasks: TaskCounts::default(),
-        failed: Vec::new(),
-        decisions: Vec::new(),
-        history: Vec::new(),
-    };
-    let targets = std::iter::once((Target::Connector, &status.connector.state, status.connector.trace.as_deref()))
-        .chain(status.tasks.iter().map(|t| (Target::Task(t.id), &t.state, t.trace.as_deref())));
-    for (target, state, trace) in targets {
-        if matches!(target, Target::Task(_)) {
-            plan.tasks.add(state);
+fn plan_connector(cluster: &str, status: StatusDigest, history: &HashMap<String, RestartRecord>, settings: PlanSettings, now: DateTime<Utc>) -> ConnectorPlan {
+    let StatusDigest { name, kind, state, tasks, running, failed } = status;
+    let mut updates = Vec::new();
+    let mut failed_targets = Vec::with_capacity(failed.len());
+    let mut decisions = Vec::with_capacity(failed.len());
+    for FailedTarget { target, judgement } in failed {
+        let record = record_of(history, cluster, &name, target);
+        let verdict = match judgement.action {
+            Action::Skip => Verdict::Skip,
+            Action::Restart => match eligibility(record, now, settings.max_restarts) {
+                Eligibility::Now => Verdict::Restart,
+                Eligibility::BackingOff { until } => Verdict::BackingOff { until },
+                Eligibility::CapReached { restarts } => Verdict::CapReached { restarts },
+            },
+        };
+        if let Some(r) = record.filter(|r| r.healthy_since.is_some() && verdict != Verdict::Restart) {
+            // It failed again: the healthy streak that would reset its count is over.
+            updates.push(HistoryUpdate::ClearHealthy { key: state_key(cluster, &name, target), version: r.version });
         }
-        let key = state_key(cluster, &status.name, target);
-        let record = history.get(&key);
-        match state {
-            State::Failed => {
-                let judgement = policy.judge(&Trace::parse(trace.unwrap_or("")));
-                let verdict = match judgement.action {
-                    Action::Skip => Verdict::Skip,
-                    Action::Restart => match eligibility(record, now, settings.max_restarts) {
-                        Eligibility::Now => Verdict::Restart,
-                        Eligibility::BackingOff { until } => Verdict::BackingOff { until },
-                        Eligibility::CapReached { restarts } => Verdict::CapReached { restarts },
-                    },
-                };
-                if let Some(r) = record.filter(|r| r.healthy_since.is_some() && verdict != Verdict::Restart) {
-                    // It failed again: the healthy streak that would reset its count is over.
-                    plan.history.push(HistoryUpdate::ClearHealthy { key: key.clone(), version: r.version });
-                }
-                plan.failed.push(target);
-                plan.decisions.push(Decision { target, key, verdict, judgement, record: record.cloned() });
+        failed_targets.push(target);
+        decisions.push(Decision { target, verdict, judgement, record: record.cloned() });
+    }
+    for target in running {
+        if let Some(r) = record_of(history, cluster, &name, target) {
+            if r.healthy_since.is_none() {
+                updates.push(HistoryUpdate::MarkHealthy { key: state_key(cluster, &name, target), version: r.version });
+            } else if healthy_long_enough(r, now) {
+                updates.push(HistoryUpdate::Forget { key: state_key(cluster, &name, target), version: r.version });
             }
-            State::Running => {
-                if let Some(r) = record {
-                    if r.healthy_since.is_none() {
-                        plan.history.push(HistoryUpdate::MarkHealthy { key, version: r.version });
-                    } else if healthy_long_enough(r, now) {
-                        plan.history.push(HistoryUpdate::Forget { key, version: r.version });
-                    }
-                }
-            }
-            // Paused, stopped, unassigned and restarting targets are counted, never judged.
-            _ => {}
         }
     }
-    plan
+    // Paused, stopped, unassigned and restarting targets were counted, never judged.
+    ConnectorPlan { name, kind, state, tasks, failed: failed_targets, decisions, history: updates }
+}
+
+/// The restart record of one target, if any. Without restart state (no table, or an empty one)
+/// no key is built: a run without a table looks up nothing for its thousands of targets.
+fn record_of<'h>(history: &'h HashMap<String, RestartRecord>, cluster: &str, connector: &str, target: Target) -> Option<&'h RestartRecord> {
+    if history.is_empty() {
+        return None;
+    }
+    history.get(&state_key(cluster, connector, target))
 }
 
 /// One REST call that restarts something.

@@ -1,5 +1,7 @@
 //! Kafka Connect status shapes (`ConnectorStateInfo`) and the worker version, as parsed from
-//! the REST API; no I/O here.
+//! the REST API; no I/O here. These owned shapes serve the small, per-connector answers (a
+//! connector's status, a restart's 202 body); the bulk `?expand=status` body is read straight
+//! into compact digests instead ([`digest`](crate::digest)).
 
 use serde::{Deserialize, Deserializer, Serialize};
 use std::fmt;
@@ -18,15 +20,20 @@ pub enum State {
 }
 
 impl State {
+    /// Any ASCII case. Called for every task of every connector, so it allocates only for a
+    /// state it does not know.
     pub fn parse(text: &str) -> State {
-        match text.to_ascii_uppercase().as_str() {
-            "RUNNING" => State::Running,
-            "FAILED" => State::Failed,
-            "PAUSED" => State::Paused,
-            "UNASSIGNED" => State::Unassigned,
-            "RESTARTING" => State::Restarting,
-            "STOPPED" => State::Stopped,
-            _ => State::Other(common::text::truncate_bytes(text, 64).to_string()),
+        let known = [
+            ("RUNNING", State::Running),
+            ("FAILED", State::Failed),
+            ("PAUSED", State::Paused),
+            ("UNASSIGNED", State::Unassigned),
+            ("RESTARTING", State::Restarting),
+            ("STOPPED", State::Stopped),
+        ];
+        match known.into_iter().find(|(name, _)| text.eq_ignore_ascii_case(name)) {
+            Some((_, state)) => state,
+            None => State::Other(common::text::truncate_bytes(text, 64).to_string()),
         }
     }
 

@@ -4,14 +4,19 @@
 //! the basic-auth secret, and restart records read back from the table.
 //!
 //! Nothing panics on any input: random text, random JSON of the right shape, and valid documents
-//! with bytes flipped, inserted, removed or cut. Trace parsing stays bounded on huge traces;
-//! restart planning holds for any record timestamps; values and secrets never reach an error.
+//! with bytes flipped, inserted, removed or cut. Status bodies read straight into digests (one
+//! pass, traces judged as they are read) give what reading them whole gives, whenever the whole
+//! read accepts the document. Trace parsing stays bounded on huge traces; restart planning holds
+//! for any record timestamps; the body cap never exceeds the memory share; values and secrets
+//! never reach an error.
 
 use chrono::{DateTime, TimeZone, Utc};
 use common::config::Env;
 use connect_health::backoff::{backoff_after, eligibility, healthy_long_enough, Eligibility, RestartRecord, MAX_BACKOFF_MINUTES};
 use connect_health::config::Config;
+use common::memory::MemoryBudget;
 use connect_health::connect::{parse_expanded, BasicAuth, Expanded, ServerInfo};
+use connect_health::digest::{status_from_slice, StatusDigest};
 use connect_health::plan::{restart_plan, state_key, PlanSettings, Target};
 use connect_health::policy::Policy;
 use connect_health::status::{ConnectorStatus, KafkaVersion, State};
@@ -139,16 +144,18 @@ fn record_parts() -> BoxedStrategy<(usize, usize, u32, i64, Option<i64>, u64)> {
     (any::<usize>(), any::<usize>(), prop_oneof![0u32..12, any::<u32>()], timestamp_secs(), prop::option::of(timestamp_secs()), any::<u64>()).boxed()
 }
 
-/// Restart history for some targets of `statuses`, built as `state.rs` reads items back
-/// (an item whose last restart is not a representable time is skipped, as it is there).
-fn history_for(statuses: &[ConnectorStatus], records: &[(usize, usize, u32, i64, Option<i64>, u64)]) -> HashMap<String, RestartRecord> {
+/// Restart history for some targets of `statuses` (RUNNING or FAILED ones, or the connector),
+/// built as `state.rs` reads items back (an item whose last restart is not a representable time
+/// is skipped, as it is there).
+fn history_for(statuses: &[StatusDigest], records: &[(usize, usize, u32, i64, Option<i64>, u64)]) -> HashMap<String, RestartRecord> {
     let mut history = HashMap::new();
     if statuses.is_empty() {
         return history;
     }
     for &(which, target, count, last, healthy, version) in records {
         let status = &statuses[which % statuses.len()];
-        let target = if status.tasks.is_empty() || target % 3 == 0 { Target::Connector } else { Target::Task(status.tasks[target % status.tasks.len()].id) };
+        let targets: Vec<Target> = status.running.iter().copied().chain(status.failed_targets()).collect();
+        let target = if targets.is_empty() || target % 3 == 0 { Target::Connector } else { targets[target % targets.len()] };
         let Some(last_restart_at) = Utc.timestamp_opt(last, 0).single() else { continue };
         let healthy_since = healthy.and_then(|secs| Utc.timestamp_opt(secs, 0).single());
         history.insert(state_key("main", &status.name, target), RestartRecord { count, last_restart_at, healthy_since, version });
@@ -266,9 +273,22 @@ fn check_status(status: &ConnectorStatus) -> Result<(), TestCaseError> {
     Ok(())
 }
 
+/// Digests agree whatever the path: a status read whole then digested, and the same document
+/// read straight into a digest, alone or as an entry of the `?expand=status` object.
+fn check_digest(digest: &StatusDigest, status: &ConnectorStatus) -> Result<(), TestCaseError> {
+    prop_assert_eq!(digest, &StatusDigest::from_status(status, builtin()));
+    prop_assert_eq!(digest.tasks.total(), status.tasks.len() as u64);
+    prop_assert_eq!(digest.failed.len(), status.tasks.iter().filter(|t| t.state == State::Failed).count() + usize::from(status.connector.state == State::Failed));
+    for failed in &digest.failed {
+        prop_assert!(failed.judgement.root_cause.as_ref().is_none_or(|r| r.len() <= 512 + 2 + 300), "summaries stay bounded");
+    }
+    Ok(())
+}
+
 /// Variables connect-health reads whose values are plain settings (the policy document and
 /// cluster names are quoted in errors on purpose; see `config.rs`).
-const SCALAR_VARS: [&str; 8] = ["CONNECT_URL", "METRICS_NAMESPACE", "RESTART_STATE_TABLE", "DRY_RUN", "MAX_RESTARTS", "CONNECT_TIMEOUT_SECONDS", "CONNECT_MAX_BODY_BYTES", "CONNECTOR_METRICS"];
+const SCALAR_VARS: [&str; 9] =
+    ["CONNECT_URL", "METRICS_NAMESPACE", "RESTART_STATE_TABLE", "DRY_RUN", "MAX_RESTARTS", "CONNECT_TIMEOUT_SECONDS", "CONNECT_MAX_BODY_BYTES", "CLUSTER_CONCURRENCY", "CONNECTOR_METRICS"];
 
 // --- properties -------------------------------------------------------------------------------
 
@@ -284,25 +304,41 @@ proptest! {
     ) {
         let single = document.to_string().into_bytes();
         let expanded = json!({"c1": {"status": document, "info": {"config": {}}}, "c2": {"status": null}}).to_string().into_bytes();
+        // Read whole, the document as Connect's status type (stricter about fields the digest skips, such as `worker_id`).
+        if let Ok(status) = serde_json::from_slice::<ConnectorStatus>(&single) {
+            check_status(&status)?;
+            let streamed = status_from_slice(&single, builtin());
+            prop_assert!(streamed.is_ok(), "read whole but not streamed: {:?}", streamed.as_ref().err());
+            check_digest(&streamed.unwrap(), &status)?;
+            match parse_expanded(&expanded, builtin(), usize::MAX) {
+                Ok(Expanded::Statuses(found)) => {
+                    prop_assert_eq!(found.len(), 1, "c2 has no status");
+                    check_digest(&found[0], &status)?;
+                }
+                other => prop_assert!(false, "the ?expand=status body is not read as statuses: {:?}", other.err()),
+            }
+        }
         let names = br#"["c1","c2"]"#.to_vec();
         for bytes in [mutate(single.clone(), &edits), single, mutate(expanded.clone(), &edits), expanded, names] {
-            let mut statuses = Vec::new();
+            let mut statuses: Vec<StatusDigest> = Vec::new();
             if let Ok(status) = serde_json::from_slice::<ConnectorStatus>(&bytes) {
+                check_status(&status)?;
+                statuses.push(StatusDigest::from_status(&status, builtin()));
+            }
+            if let Ok(status) = status_from_slice(&bytes, builtin()) {
                 statuses.push(status);
             }
-            if let Ok(Expanded::Statuses(found)) = parse_expanded(&bytes) {
+            if let Ok(Expanded::Statuses(found)) = parse_expanded(&bytes, builtin(), usize::MAX) {
                 statuses.extend(found);
             }
-            for status in &statuses {
-                check_status(status)?;
-            }
             let history = history_for(&statuses, &records);
-            let plans = restart_plan("main", &statuses, &history, builtin(), PlanSettings { max_restarts }, now());
-            prop_assert_eq!(plans.len(), statuses.len());
-            for (plan, status) in plans.iter().zip(&statuses) {
+            let expected: Vec<(usize, connect_health::plan::TaskCounts)> = statuses.iter().map(|s| (s.failed.len(), s.tasks)).collect();
+            let plans = restart_plan("main", statuses, &history, PlanSettings { max_restarts }, now());
+            prop_assert_eq!(plans.len(), expected.len());
+            for (plan, (failed, tasks)) in plans.iter().zip(expected) {
                 prop_assert_eq!(plan.decisions.len(), plan.failed.len());
-                let t = plan.tasks;
-                prop_assert_eq!((t.running + t.failed + t.paused + t.unassigned + t.restarting + t.other) as usize, status.tasks.len());
+                prop_assert_eq!(plan.decisions.len(), failed);
+                prop_assert_eq!(plan.tasks, tasks);
             }
         }
     }
@@ -312,7 +348,10 @@ proptest! {
         if let Ok(status) = serde_json::from_slice::<ConnectorStatus>(&bytes) {
             check_status(&status)?;
         }
-        let _ = parse_expanded(&bytes);
+        let _ = status_from_slice(&bytes, builtin());
+        let _ = parse_expanded(&bytes, builtin(), usize::MAX);
+        // A tiny entry limit: refused as such, never a panic.
+        let _ = parse_expanded(&bytes, builtin(), 1);
         if let Ok(info) = serde_json::from_slice::<ServerInfo>(&bytes) {
             let _ = KafkaVersion::parse(&info.version);
         }
@@ -388,10 +427,15 @@ proptest! {
         namespace in prop::option::of(prop_oneof!["[A-Za-z/:]{0,12}", "AWS/[a-z]{1,5}", "[a-z]{250,260}", text(20)]),
         flags in (prop::option::of(prop_oneof!["(true|false|yes|no|1|0|TRUE|maybe)", text(8)]), prop::option::of(prop_oneof!["(problems|all|none|ALL|some)", text(8)])),
         numbers in (prop::option::of(number_text()), prop::option::of(number_text()), prop::option::of(number_text())),
+        memory in (
+            prop::option::of(prop_oneof![3 => prop::sample::select(vec!["128", "256", "1769", "10240"]).prop_map(String::from), 1 => number_text()]),
+            prop::option::of(prop_oneof![3 => (1u32..=32).prop_map(|n| n.to_string()), 1 => number_text()]),
+        ),
         table in prop::option::of("[ -~]{0,20}"),
     ) {
         let (dry_run, connector_metrics) = flags;
         let (max_restarts, timeout, max_body) = numbers;
+        let (memory_mb, cluster_concurrency) = memory;
         let settings = [
             ("CONNECT_CLUSTERS", clusters),
             ("CONNECT_URL", url),
@@ -402,11 +446,17 @@ proptest! {
             ("MAX_RESTARTS", max_restarts),
             ("CONNECT_TIMEOUT_SECONDS", timeout),
             ("CONNECT_MAX_BODY_BYTES", max_body),
+            ("AWS_LAMBDA_FUNCTION_MEMORY_SIZE", memory_mb),
+            ("CLUSTER_CONCURRENCY", cluster_concurrency),
             ("RESTART_STATE_TABLE", table),
         ];
         let env = Env::from_pairs(settings.iter().filter_map(|(var, value)| value.as_deref().map(|v| (*var, v))));
         match Config::from_env(&env) {
             Ok(config) => {
+                // However the three are set, one cluster's answers fit its share of the memory.
+                let budget = MemoryBudget::from_env(&env).expect("read by Config::from_env");
+                prop_assert!((1..=32).contains(&config.cluster_concurrency), "{}", config.cluster_concurrency);
+                prop_assert!(config.max_body_bytes <= budget.per_unit(config.cluster_concurrency), "{} > share", config.max_body_bytes);
                 prop_assert!(!config.clusters.is_empty());
                 for cluster in &config.clusters {
                     prop_assert!(!cluster.name.is_empty() && cluster.name.len() <= 128, "{:?}", cluster.name);

@@ -166,6 +166,52 @@ async fn one_cluster_down_does_not_hide_the_other() {
 }
 
 #[tokio::test]
+async fn clusters_are_checked_a_few_at_a_time_and_reported_in_configuration_order() {
+    let moto = Moto::start();
+    let (peer, url) = peer("3.7.0").await;
+    peer.add_connector("s3-sink", "sink", RUNNING, 2, RUNNING);
+    let dead = {
+        let l = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+        format!("http://{}", l.local_addr().unwrap())
+    };
+    // Unreachable clusters finish first, so with more than one at a time the order of finishing
+    // is not the configuration's.
+    let names = ["a-up", "b-down", "c-up", "d-down", "e-up"];
+    let clusters: Vec<_> = names.iter().map(|name| cluster(name, if name.ends_with("-up") { url.as_str() } else { dead.as_str() })).collect();
+    for concurrency in [1, 2, 32] {
+        let mut c = config(clusters.clone());
+        c.cluster_concurrency = concurrency;
+        let report = run(&app(&moto, c)).await;
+        let seen: Vec<(&str, bool)> = report["clusters"].as_array().unwrap().iter().map(|c| (c["name"].as_str().unwrap(), c["reachable"].as_bool().unwrap())).collect();
+        assert_eq!(seen, [("a-up", true), ("b-down", false), ("c-up", true), ("d-down", false), ("e-up", true)], "CLUSTER_CONCURRENCY={concurrency}");
+        assert_eq!(report["clusters"][4]["connectors_total"], 1);
+    }
+}
+
+#[tokio::test]
+async fn an_answer_past_the_body_cap_makes_only_its_cluster_unreachable() {
+    let moto = Moto::start();
+    let (big, big_url) = peer("3.7.0").await;
+    for i in 0..100 {
+        big.add_connector(&format!("connector-{i:03}"), "sink", RUNNING, 2, RUNNING);
+    }
+    let (small, small_url) = peer("3.7.0").await;
+    small.add_connector("s3-sink", "sink", RUNNING, 1, RUNNING);
+    small.set_task("s3-sink", 0, FAILED, Some(TIMEOUT_TRACE));
+    let mut c = config(vec![cluster("big", &big_url), cluster("small", &small_url)]);
+    // 100 connectors answer some 20 KB.
+    c.max_body_bytes = 4096;
+    let report = run(&app(&moto, c)).await;
+    let refused = &report["clusters"][0];
+    assert_eq!(refused["reachable"], false);
+    let error = refused["error"].as_str().unwrap();
+    assert!(error.starts_with("GET /connectors?expand=status: response body is larger than 4096 bytes"), "{error}");
+    assert!(error.contains("raise the function's memory or lower CLUSTER_CONCURRENCY"), "says what to do: {error}");
+    assert_eq!(report["clusters"][1]["reachable"], true);
+    assert_eq!(small.restarts(), [Restarted::Task("s3-sink".into(), 0)], "the other cluster is checked as usual");
+}
+
+#[tokio::test]
 async fn dry_run_decides_and_restarts_nothing() {
     let moto = Moto::start();
     create_table(&moto).await;
@@ -252,6 +298,8 @@ async fn handles_the_scheduled_event_from_events_dir() {
     assert_eq!(event["detail-type"], "Scheduled Event");
     let app = app(&moto, config(vec![cluster("main", &url)]));
     let report = app.handle(lambda_runtime::LambdaEvent::new(event, lambda_runtime::Context::default())).await.unwrap();
+    // The runtime serializes the answer as it is: its JSON is the report's.
+    let report = serde_json::to_value(&report).unwrap();
     assert_eq!(report["clusters"][0]["tasks"]["running"], 2);
     assert_eq!(report["metrics"]["put_calls"], 1);
 }

@@ -8,7 +8,9 @@
 //!    `normalize_page` over and over; again with grouping per day and JSON Lines in memory.
 //! 2. A batch of 10 jobs per platform against its local peer delaying every answer 200 ms, with
 //!    moto for S3, DynamoDB and Secrets Manager: wall time at BATCH_CONCURRENCY 1 (one at a time),
-//!    4 (the default) and 10, and once without delay at 1 (the batch's own cost on this machine).
+//!    4 and 10 (the default), and once without delay at 1 (the batch's own cost on this machine).
+//!    2b. The default configuration on one Meta batch of 10 jobs x 31 days x 50 campaigns (4
+//!    pages each), once on 10 accounts and once on 2 accounts (jobs of one account are chained).
 //!    Meta and TikTok jobs need 3 pages each (TikTok also asks once per advertiser for its
 //!    currency: 4 delayed calls); Google Ads answers a job in one searchStream call (plus one
 //!    undelayed token exchange per cold start). Calls per job are counted at the peers.
@@ -86,7 +88,7 @@ fn normalize(job: &JobSpec, body: &[u8]) -> Vec<CostRow> {
 
 /// Each platform's answer, requested from its peer as the adapter requests it.
 async fn capture_answers() -> Vec<Captured> {
-    let http = reqwest::Client::new();
+    let http = common::http::client_builder().build().unwrap();
     let mut out = Vec::new();
 
     // Meta: 60 campaigns x 10 days; the first page holds 500 rows and a `paging.next`.
@@ -227,7 +229,7 @@ const PLATFORMS: [BatchPlatform; 3] = [
     },
 ];
 
-async fn batch_wall_times() -> (Vec<BatchFigures>, usize) {
+async fn batch_wall_times() -> (Vec<BatchFigures>, Vec<ShapeFigures>, usize) {
     let moto = test_support::Moto::start();
     let clients = Clients::from_sdk_config(&moto.sdk_config()).unwrap();
     clients.s3.create_bucket().bucket("costs").send().await.unwrap();
@@ -244,6 +246,8 @@ async fn batch_wall_times() -> (Vec<BatchFigures>, usize) {
     let google_token_url = format!("{google_url}/token");
     let tiktok_url = peers::tiktok::serve(peers.tiktok.clone()).await;
 
+    let world = World { dlq, meta_url, google_url, google_token_url, tiktok_url };
+
     let (from, to) = (d("2026-11-20"), d("2026-11-22"));
     let mut figures = Vec::new();
     for (p, platform) in PLATFORMS.iter().enumerate() {
@@ -254,17 +258,7 @@ async fn batch_wall_times() -> (Vec<BatchFigures>, usize) {
             peers.google.set_delay(delay);
             peers.tiktok.set_page_delay(delay);
             let concurrency_text = concurrency.to_string();
-            let env = Env::from_pairs([
-                ("OUTPUT_BUCKET", "costs"),
-                ("IDEMPOTENCY_TABLE", "idempotency"),
-                ("DLQ_URL", dlq.as_str()),
-                ("SECRETS_PREFIX", "cost-etl"),
-                ("META_API_BASE", meta_url.as_str()),
-                ("GOOGLE_ADS_API_BASE", google_url.as_str()),
-                ("GOOGLE_OAUTH_TOKEN_URL", google_token_url.as_str()),
-                ("TIKTOK_API_BASE", tiktok_url.as_str()),
-                ("BATCH_CONCURRENCY", concurrency_text.as_str()),
-            ]);
+            let env = bench_env(&world, Some(concurrency_text.as_str()));
             // A new App per run is a cold start: secrets, the Google token and TikTok currencies are fetched again.
             let app = App::new(Config::from_env(&env).unwrap(), clients.clone());
             let run = p * RUNS.len() + c;
@@ -293,7 +287,81 @@ async fn batch_wall_times() -> (Vec<BatchFigures>, usize) {
         }
         figures.push(BatchFigures { platform: platform.name, rows_per_job: platform.rows_per_job, calls_per_job, walls });
     }
-    (figures, peers.google.exchanges())
+    let shapes = default_batches(&world, &clients, &peers).await;
+    (figures, shapes, peers.google.exchanges())
+}
+
+/// Where the bench's peers and queues are.
+struct World {
+    dlq: String,
+    meta_url: String,
+    google_url: String,
+    google_token_url: String,
+    tiktok_url: String,
+}
+
+/// The function's environment against the bench world; `concurrency` `None`: the default.
+fn bench_env(world: &World, concurrency: Option<&str>) -> Env {
+    let mut pairs = vec![
+        ("OUTPUT_BUCKET", "costs"),
+        ("IDEMPOTENCY_TABLE", "idempotency"),
+        ("DLQ_URL", world.dlq.as_str()),
+        ("SECRETS_PREFIX", "cost-etl"),
+        ("META_API_BASE", world.meta_url.as_str()),
+        ("GOOGLE_ADS_API_BASE", world.google_url.as_str()),
+        ("GOOGLE_OAUTH_TOKEN_URL", world.google_token_url.as_str()),
+        ("TIKTOK_API_BASE", world.tiktok_url.as_str()),
+        // What Lambda gives the function in serverless.yml (dev and prod).
+        ("AWS_LAMBDA_FUNCTION_MEMORY_SIZE", "512"),
+    ];
+    if let Some(concurrency) = concurrency {
+        pairs.push(("BATCH_CONCURRENCY", concurrency));
+    }
+    Env::from_pairs(pairs)
+}
+
+/// Part 2b: one Meta batch of 10 jobs of 31 days x 50 campaigns (1,550 rows: 4 pages of up to
+/// 500, 200 ms each) with the default configuration, in two shapes: ten accounts (the jobs run
+/// side by side), and two accounts with five months each (jobs of one account run one after
+/// another, as the platforms' per-account rate limits want: the floor is five jobs' pages).
+struct ShapeFigures {
+    shape: &'static str,
+    pages_per_job: usize,
+    wall: Duration,
+}
+
+async fn default_batches(world: &World, clients: &Clients, peers: &Peers) -> Vec<ShapeFigures> {
+    peers.meta.set_page_delay(PEER_DELAY);
+    let months = |i: usize| {
+        let from = d("2026-01-01") + chrono::Months::new(i as u32);
+        (from, from + chrono::Days::new(30))
+    };
+    let mut out = Vec::new();
+    for (s, (shape, accounts)) in [("10 jobs on 10 accounts", 10usize), ("10 jobs on 2 accounts", 2)].into_iter().enumerate() {
+        let app = App::new(Config::from_env(&bench_env(world, None)).unwrap(), clients.clone());
+        let names: Vec<String> = (0..accounts).map(|a| format!("act_9{s}{a:02}")).collect();
+        for name in &names {
+            peers.meta.add_account(name, "USD", peers::meta::synthetic_rows(50, d("2026-01-01"), d("2026-12-31")));
+        }
+        let records: Vec<SqsMessage> = (0..JOBS)
+            .map(|i| {
+                let (from, to) = months(i / accounts);
+                let mut m = SqsMessage::default();
+                m.message_id = Some(format!("shape-{s}-{i}"));
+                m.receipt_handle = Some(format!("rh-shape-{s}-{i}"));
+                m.body = Some(format!(r#"{{"platform":"meta","account_id":"{}","date_from":"{from}","date_to":"{to}"}}"#, names[i % accounts]));
+                m.event_source_arn = Some("arn:aws:sqs:us-east-1:123456789012:jobs".into());
+                m
+            })
+            .collect();
+        let started = Instant::now();
+        let report = app.process(&records, Deadline::after(Duration::from_secs(600))).await;
+        let wall = started.elapsed();
+        assert_eq!(report.failed().count(), 0, "bench batch had failures: {:?}", report.records);
+        let pages: usize = names.iter().map(|n| peers.meta.requests_for(n)).sum();
+        out.push(ShapeFigures { shape, pages_per_job: pages / JOBS, wall });
+    }
+    out
 }
 
 /// A `/proc/self/status` figure in KiB: `VmHWM` (peak resident) or `VmRSS` (resident now).
@@ -337,7 +405,7 @@ async fn main() {
     drop(captured);
     reset_peak_rss();
     let batch_start = status_kib("VmRSS");
-    let (batches, google_exchanges) = batch_wall_times().await;
+    let (batches, shapes, google_exchanges) = batch_wall_times().await;
     let batch_peak = status_kib("VmHWM");
 
     println!();
@@ -368,8 +436,16 @@ async fn main() {
         let walls: Vec<String> = b.walls.iter().map(|w| format!("{:>15.2} s", w.as_secs_f64())).collect();
         println!("| {:<10} | {:>8} | {:<34} | {} |", b.platform, b.rows_per_job, b.calls_per_job, walls.join(" | "));
     }
-    println!("(columns: peer delay per answer, BATCH_CONCURRENCY; 4 is the default. Google Ads does not page: one");
+    println!("(columns: peer delay per answer, BATCH_CONCURRENCY; 10 is the default. Google Ads does not page: one");
     println!(" searchStream call per job, plus {google_exchanges} undelayed token exchanges in all, one per cold start.)");
+    println!();
+    println!("2b. one Meta batch, default configuration: 10 jobs of 31 days x 50 campaigns, 200 ms per page (wall time)");
+    println!("| shape                   | pages per job | wall time |");
+    println!("|-------------------------|---------------|-----------|");
+    for s in &shapes {
+        println!("| {:<23} | {:>13} | {:>7.2} s |", s.shape, s.pages_per_job, s.wall.as_secs_f64());
+    }
+    println!("(jobs of one account run one after another; different accounts side by side)");
     println!();
     if peaks_reset {
         println!("3. peak RSS (VmHWM) of the bench process (peers in-process, moto not counted):");

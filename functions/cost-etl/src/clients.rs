@@ -36,7 +36,7 @@ impl Clients {
 /// The platforms' HTTP client: rustls, no redirects (an answer that redirects is not one we
 /// trust with a token), a short connect time-out; whole-call time-outs are set per request.
 pub fn http_client() -> Result<reqwest::Client, reqwest::Error> {
-    reqwest::Client::builder()
+    common::http::client_builder()
         .user_agent(concat!("cost-etl/", env!("CARGO_PKG_VERSION")))
         .redirect(reqwest::redirect::Policy::none())
         .connect_timeout(Duration::from_secs(5))

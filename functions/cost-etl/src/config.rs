@@ -6,6 +6,7 @@
 use cost_job::JobLimits;
 use sqs_batch::batch::BatchConfig;
 use common::config::{ConfigError, Env};
+use common::memory::{MemoryBudget, MEMORY_SIZE_VAR};
 use sqs_batch::pacing::{PacingConfig, SQS_MAX_VISIBILITY};
 use sqs_batch::requeue::RequeueConfig;
 use std::time::Duration;
@@ -44,6 +45,44 @@ pub struct PlatformEndpoints {
     pub google_oauth_token_url: String,
 }
 
+/// One job's share of the function's memory, fixed at cold start: the bytes of platform answers
+/// one job may read, all its pages (or its whole searchStream) together.
+///
+/// Why per job and not per answer: up to `BATCH_CONCURRENCY` jobs run at once in one process,
+/// and the rows a job keeps grow with everything it has read. Fixed per-answer caps (16 MiB a
+/// page for up to 10,000 pages, 64 MiB a stream) let a few large or endless answers together
+/// pass `AWS_LAMBDA_FUNCTION_MEMORY_SIZE`; Lambda then kills the invocation and every record
+/// of the batch comes back. A share that the jobs together cannot pass fails only the job that
+/// reached it, with a reason that says what to change.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct JobMemory {
+    /// Bytes one job may read ([`MemoryBudget::per_unit`] of `jobs`).
+    pub max_bytes: usize,
+    /// `AWS_LAMBDA_FUNCTION_MEMORY_SIZE`, MB: what the share was cut from (named in the reason).
+    pub memory_mb: u64,
+    /// `BATCH_CONCURRENCY`: how many jobs share the memory.
+    pub jobs: usize,
+}
+
+impl JobMemory {
+    pub fn new(budget: MemoryBudget, jobs: usize) -> JobMemory {
+        JobMemory { max_bytes: budget.per_unit(jobs), memory_mb: budget.total_mb(), jobs }
+    }
+
+    /// The cap of one answer: a platform's own per-answer cap `fixed`, or the whole job's share
+    /// when that is smaller (a single answer may not take more than the job may hold).
+    pub fn answer_cap(self, fixed: usize) -> usize {
+        fixed.min(self.max_bytes)
+    }
+}
+
+impl std::fmt::Display for JobMemory {
+    /// `4613734 bytes (AWS_LAMBDA_FUNCTION_MEMORY_SIZE=128 MB shared by BATCH_CONCURRENCY=10 jobs)`
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "{} bytes ({MEMORY_SIZE_VAR}={} MB shared by BATCH_CONCURRENCY={} jobs)", self.max_bytes, self.memory_mb, self.jobs)
+    }
+}
+
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Config {
     pub output_bucket: String,
@@ -54,6 +93,11 @@ pub struct Config {
     pub endpoints: PlatformEndpoints,
     pub limits: JobLimits,
     pub batch: BatchConfig,
+    /// What one job may read from a platform: `AWS_LAMBDA_FUNCTION_MEMORY_SIZE` shared by the
+    /// `BATCH_CONCURRENCY` jobs that run at once (`common::memory`). Computed at cold start, so
+    /// a bigger function or fewer jobs at once gives every job more; a job past it fails alone
+    /// (`platform.job_too_large`) instead of getting the whole invocation killed for memory.
+    pub job_memory: JobMemory,
     /// Visibility timeouts of records delivered again (backoff, never-started wait).
     pub pacing: PacingConfig,
     /// The jobs queue's `maxReceiveCount` and how often a never-started record may be requeued.
@@ -99,6 +143,7 @@ impl Config {
             return Err(ConfigError::new("MAX_RECEIVE_COUNT", "is not a whole number from 0 (no redrive policy) to 1000"));
         }
         let completed_ttl = env.seconds_in("IDEMPOTENCY_TTL_SECONDS", Duration::from_secs(3600), MIN_IDEMPOTENCY_TTL.as_secs()..=MAX_IDEMPOTENCY_TTL.as_secs())?;
+        let job_memory = JobMemory::new(MemoryBudget::from_env(env)?, concurrency);
         Ok(Config {
             output_bucket: env.required("OUTPUT_BUCKET")?,
             idempotency_table: env.required("IDEMPOTENCY_TABLE")?,
@@ -119,6 +164,7 @@ impl Config {
                 finish_reserve: defaults.finish_reserve,
                 record_timeout: env.seconds_in("RECORD_TIMEOUT_SECONDS", defaults.record_timeout, 1..=MAX_TIMEOUT_SECONDS)?,
             },
+            job_memory,
             pacing: PacingConfig { max_backoff, ..pacing_defaults },
             requeue: RequeueConfig { max_receive_count: (max_receive_count > 0).then_some(max_receive_count), ..RequeueConfig::default() },
             completed_ttl,
@@ -149,7 +195,7 @@ mod tests {
         assert_eq!(config.endpoints.meta_api_version, "v23.0");
         assert_eq!(config.endpoints.google_ads_api_version, "v26");
         assert_eq!(config.limits.max_days, 93);
-        assert_eq!(config.batch.concurrency, 4);
+        assert_eq!(config.batch.concurrency, 10);
         assert_eq!(config.completed_ttl, Duration::from_secs(3600));
         assert_eq!(config.pacing, PacingConfig::default());
         assert_eq!(config.requeue, RequeueConfig { max_receive_count: Some(5), max_requeues: 10 });
@@ -205,6 +251,25 @@ mod tests {
             assert!(with("http://localhost:4010/", None).is_ok(), "{var}: loopback");
             assert!(with("https://api.example.com", None).is_ok());
         }
+    }
+
+    #[test]
+    fn each_job_gets_its_share_of_the_function_memory() {
+        let with = |pairs: &[(&'static str, &'static str)]| Config::from_env(&Env::from_pairs(minimal().into_iter().chain(pairs.iter().copied()))).map(|c| c.job_memory);
+        let small = with(&[("AWS_LAMBDA_FUNCTION_MEMORY_SIZE", "128"), ("BATCH_CONCURRENCY", "10")]).unwrap();
+        assert_eq!(small, JobMemory::new(MemoryBudget::from_mb(128), 10));
+        assert_eq!(small.max_bytes, MemoryBudget::from_mb(128).per_unit(10));
+        assert_eq!(small.to_string(), format!("{} bytes (AWS_LAMBDA_FUNCTION_MEMORY_SIZE=128 MB shared by BATCH_CONCURRENCY=10 jobs)", small.max_bytes));
+        let big = with(&[("AWS_LAMBDA_FUNCTION_MEMORY_SIZE", "1024"), ("BATCH_CONCURRENCY", "10")]).unwrap();
+        let alone = with(&[("AWS_LAMBDA_FUNCTION_MEMORY_SIZE", "128"), ("BATCH_CONCURRENCY", "1")]).unwrap();
+        assert!(big.max_bytes > small.max_bytes && alone.max_bytes > small.max_bytes);
+        // Without the variable (a test, a local run): Lambda's default of 128 MB.
+        assert_eq!(with(&[("BATCH_CONCURRENCY", "10")]).unwrap(), small);
+        // A page cap larger than the share shrinks to it; a smaller one stays.
+        assert_eq!(small.answer_cap(usize::MAX), small.max_bytes);
+        assert_eq!(small.answer_cap(1024), 1024);
+        let err = with(&[("AWS_LAMBDA_FUNCTION_MEMORY_SIZE", "64")]).unwrap_err();
+        assert_eq!(err.var, "AWS_LAMBDA_FUNCTION_MEMORY_SIZE");
     }
 
     #[test]

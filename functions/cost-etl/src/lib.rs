@@ -13,6 +13,7 @@ pub mod normalize;
 pub mod platforms;
 pub mod runs;
 pub mod sink;
+pub mod slots;
 
 use crate::clients::Clients;
 use crate::config::Config;
@@ -64,6 +65,7 @@ impl App {
             sink: S3Sink::new(clients.s3.clone(), config.output_bucket.clone()),
             dead_letters: DeadLetters::new(clients.sqs.clone(), config.dlq_url.clone()),
             runs: crate::runs::RunRecorder::new(clients.dynamodb.clone(), config.idempotency_table.clone()),
+            slots: crate::slots::PlatformSlots::new(),
         };
         App { config, handler, sqs: clients.sqs }
     }

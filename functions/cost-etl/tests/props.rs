@@ -1,7 +1,7 @@
 //! Property tests of what cost-etl reads from the ad platforms and its environment (proptest,
 //! 256 cases each; `PROPTEST_CASES` overrides): Meta Insights pages, usage headers, error bodies
-//! and `paging.next`; Google Ads searchStream answers, error statuses, token answers and proto
-//! durations; TikTok report pages, advertiser info and error codes; `Retry-After`; exact money;
+//! and `paging.next`; Google Ads searchStream answers (whole, and read in chunks cut anywhere),
+//! error statuses, token answers and proto durations; TikTok report pages, advertiser info and error codes; `Retry-After`; exact money;
 //! the configuration.
 //!
 //! Nothing panics on any input: random bytes, random JSON of the platform's shape, and valid
@@ -370,6 +370,18 @@ fn check_google(job: &JobSpec, status: u16, body: &[u8]) -> Result<(), TestCaseE
     Ok(())
 }
 
+/// A 200 searchStream body fed to the adapter's incremental reader cut at `cuts` (sorted, each at
+/// most the body's length), as the network may cut it.
+fn read_in_chunks(job: &JobSpec, body: &[u8], cuts: &[usize]) -> Result<Vec<CostRow>, cost_etl::platforms::PlatformError> {
+    let mut stream = google_ads::StreamRows::new(job);
+    let mut start = 0;
+    for &end in cuts.iter().chain(std::iter::once(&body.len())) {
+        stream.feed(&body[start..end])?;
+        start = end;
+    }
+    stream.finish()
+}
+
 /// The four names cost-etl requires, with valid values.
 fn required() -> Vec<(&'static str, String)> {
     vec![
@@ -498,6 +510,27 @@ proptest! {
         check_google(&job, status, &error)?;
         if let Ok(rows) = google_ads::normalize_page(&job, &body) {
             check_rows(&rows, &job)?;
+        }
+    }
+
+    /// Wherever the chunks of a searchStream answer are cut, reading it as it arrives gives the
+    /// rows (or the error) of the whole body.
+    #[test]
+    fn google_ads_streams_read_in_any_chunks_give_what_the_whole_body_gives(
+        stream in google_stream(),
+        edits in edits(),
+        mutated in any::<bool>(),
+        cuts in prop::collection::vec(any::<prop::sample::Index>(), 0..8),
+    ) {
+        let job = job("google_ads", "123-456-7890");
+        let body = stream.to_string().into_bytes();
+        let body = if mutated { mutate(body, &edits) } else { body };
+        let mut at: Vec<usize> = cuts.iter().map(|i| i.index(body.len() + 1)).collect();
+        at.sort_unstable();
+        match (google_ads::parse_stream(&job, 200, &body), read_in_chunks(&job, &body, &at)) {
+            (Ok(whole), Ok(chunked)) => prop_assert_eq!(whole, chunked),
+            (Err(whole), Err(chunked)) => prop_assert_eq!(whole.to_string(), chunked.to_string()),
+            (whole, chunked) => prop_assert!(false, "whole: {:?}, in chunks: {:?}", whole.map(|r| r.len()), chunked.map(|r| r.len())),
         }
     }
 

@@ -33,11 +33,16 @@ const DIMENSION_OVERHEAD: usize = 128;
 /// The SDK datums of a run, one timestamp, split into `PutMetricData`-sized batches (in order,
 /// none lost).
 pub fn batches(datums: &[Datum], timestamp: DateTime<Utc>) -> Vec<Vec<MetricDatum>> {
+    lazy_batches(datums, timestamp).collect()
+}
+
+/// [`batches`], each built only when it is taken: an SDK datum is several times the size of a
+/// [`Datum`] (about half a kilobyte with its strings), so a run of 10,000 datums holds one batch
+/// of them at a time, not all of them.
+pub fn lazy_batches(datums: &[Datum], timestamp: DateTime<Utc>) -> impl ExactSizeIterator<Item = Vec<MetricDatum>> + '_ {
     let timestamp = SmithyDateTime::from_millis(timestamp.timestamp_millis());
-    let sdk: Vec<MetricDatum> = datums.iter().map(|d| to_sdk(d, timestamp)).collect();
-    let sizes: Vec<usize> = sdk.iter().map(encoded_size_estimate).collect();
-    let mut sdk = sdk.into_iter();
-    split_ranges(&sizes, MAX_DATUMS_PER_CALL, MAX_BATCH_BYTES).into_iter().map(|range| sdk.by_ref().take(range.len()).collect()).collect()
+    let sizes: Vec<usize> = datums.iter().map(|d| encoded_size_estimate(&to_sdk(d, timestamp))).collect();
+    split_ranges(&sizes, MAX_DATUMS_PER_CALL, MAX_BATCH_BYTES).into_iter().map(move |range| datums[range].iter().map(|d| to_sdk(d, timestamp)).collect::<Vec<MetricDatum>>())
 }
 
 fn to_sdk(datum: &Datum, timestamp: SmithyDateTime) -> MetricDatum {
@@ -125,6 +130,7 @@ mod tests {
         assert_eq!(dims, [("Cluster", "c"), ("Connector", "x")]);
         assert!(batches(&[], at()).is_empty());
         assert_eq!(batches(&many[..1000], at()).len(), 1);
+        assert_eq!(lazy_batches(&many, at()).len(), 3, "the number of batches is known before any is built");
     }
 
     #[test]

@@ -2,6 +2,7 @@
 //! caps and resets, and the calls that restart exactly the chosen targets.
 
 use super::*;
+use crate::policy::Policy;
 use crate::status::{InstanceStatus, TaskStatus};
 use chrono::{Duration, TimeZone};
 
@@ -26,8 +27,11 @@ fn connector(name: &str, state: &str, trace: Option<&str>, tasks: Vec<TaskStatus
     }
 }
 
+/// Statuses as a worker would answer them, digested with the built-in policy, then planned.
 fn plan(statuses: &[ConnectorStatus], history: &HashMap<String, RestartRecord>) -> Vec<ConnectorPlan> {
-    restart_plan("main", statuses, history, &Policy::builtin(), PlanSettings { max_restarts: 5 }, now())
+    let policy = Policy::builtin();
+    let digests = statuses.iter().map(|s| StatusDigest::from_status(s, &policy)).collect();
+    restart_plan("main", digests, history, PlanSettings { max_restarts: 5 }, now())
 }
 
 fn verdicts(p: &ConnectorPlan) -> Vec<(Target, Verdict, String)> {
@@ -54,7 +58,7 @@ fn restarts_transient_failures_and_skips_the_rest() {
         ]
     );
     assert_eq!(p.failed, [Target::Task(1), Target::Task(2), Target::Task(4)]);
-    assert_eq!(p.decisions[0].key, "main/es-sink/1");
+    assert_eq!(state_key("main", &p.name, p.decisions[0].target), "main/es-sink/1");
     assert!(p.history.is_empty());
 }
 
@@ -81,7 +85,7 @@ fn a_failed_connector_instance_is_judged_like_a_task() {
     let plans = plan(&statuses, &HashMap::new());
     assert_eq!(verdicts(&plans[0]), [(Target::Connector, Verdict::Skip, "kafka-authentication".to_string())]);
     assert_eq!(verdicts(&plans[1]), [(Target::Connector, Verdict::Restart, "network-fault".to_string())]);
-    assert_eq!(plans[1].decisions[0].key, "main/flaky/connector");
+    assert_eq!(state_key("main", &plans[1].name, plans[1].decisions[0].target), "main/flaky/connector");
 }
 
 #[test]

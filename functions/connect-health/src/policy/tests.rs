@@ -109,3 +109,71 @@ fn glob_matching() {
     assert!(glob_match("*", ""));
     assert!(!glob_match("Exact", "Exactly"));
 }
+
+#[test]
+fn the_built_in_policy_compiles_no_regular_expression() {
+    for rule in &Policy::builtin().rules {
+        assert!(!matches!(rule.message, Some(MessageMatch::Regex(_))), "{} compiles a regex at cold start", rule.name);
+    }
+    let custom = Policy::from_json(r#"[{"name":"plain","message":"Quota","action":"skip"},{"name":"pattern","message_regex":"quota [0-9]+","action":"skip"},{"name":"umlaut","message":"Überlast","action":"skip"}]"#).unwrap();
+    let kinds: Vec<(&str, bool)> = custom.rules[..3].iter().map(|r| (r.name.as_str(), matches!(r.message, Some(MessageMatch::Regex(_))))).collect();
+    assert_eq!(kinds, [("plain", false), ("pattern", true), ("umlaut", true)], "only patterns, and text whose case folds beyond ASCII, are compiled");
+    let j = custom.judge(&Trace::parse("com.acme.Busy: ÜBERLAST im Cluster"));
+    assert_eq!(j.rule, "umlaut", "Unicode case folding kept for text that is not ASCII");
+}
+
+/// The built-in message matchers against the regular expressions they replace
+/// (`HTTP/[0-9.]+ 40[13]\b`, `\b50[234] (Bad Gateway|Service Unavailable|Gateway Time-?out)`, ...).
+#[test]
+fn built_in_message_matchers_match_like_the_expressions_they_replace() {
+    let rule_of = |message: &str| judge(&format!("com.acme.SinkException: {message}")).rule;
+    for (message, rule) in [
+        ("status line [HTTP/1.1 403 Forbidden]", "elasticsearch-security"),
+        ("status line [http/2 401 Unauthorized]", "elasticsearch-security"),
+        ("HTTP/1.1 403", "elasticsearch-security"),
+        ("{\"type\":\"Security_Exception\"}", "elasticsearch-security"),
+        ("HTTP/1.1 429 Too Many Requests", "elasticsearch-overloaded"),
+        ("too many requests, slow down", "elasticsearch-overloaded"),
+        ("HTTP/1.0 503 Service Unavailable", "http-gateway"),
+        ("upstream said: 502 Bad Gateway", "http-gateway"),
+        ("(504 Gateway Time-out)", "http-gateway"),
+        ("504 gateway timeout", "http-gateway"),
+        ("503 Gateway Timeout", "http-gateway"),
+        ("Connection RESET by peer", "network-message"),
+        ("read TIMED OUT", "network-message"),
+        ("unknown MAGIC byte!", "poison-magic-byte"),
+        ("requires \"schema\" and \"payload\" fields", "poison-json-envelope"),
+        ("[{\"type\":\"MAPPER_PARSING_EXCEPTION\"}]", "elasticsearch-malformed-document"),
+        ("failed to execute BULK request", "elasticsearch-bulk-failed"),
+    ] {
+        assert_eq!(rule_of(message), rule, "{message}");
+    }
+    for message in [
+        "HTTP/1.1 4031 Forbidden",     // `\b` after the code
+        "HTTP/1.1 403_x",               // `_` is a word character
+        "HTTP/1.1 403é",                // so is a letter of any script
+        "HTTP/ 403 Forbidden",          // a version is required
+        "HTTP/1.1  403 Forbidden",      // one space
+        "HTTPS/1.1 403 Forbidden",      // not `HTTP/`
+        "HTTP/1.1 404 Not Found",
+        "x502 Bad Gateway",             // `\b` before the code
+        "_503 Service Unavailable",
+        "5030 Service Unavailable",
+        "505 Bad Gateway",
+        "HTTP/1.1 500 Internal Server Error",
+    ] {
+        assert_eq!(rule_of(message), "default", "{message}");
+    }
+    // A status line after a cut-off one still counts.
+    assert_eq!(rule_of("HTTP/ then HTTP/2.0 504 Gateway Timeout"), "http-gateway");
+    assert_eq!(rule_of("HTTP/1.1 503"), "http-gateway", "at the end of the message");
+}
+
+#[test]
+fn glob_matching_compares_whole_characters() {
+    assert!(glob_match("*Ünicode*", "SomeÜnicodeException"));
+    assert!(glob_match("é*", "é"));
+    assert!(!glob_match("é", "e"));
+    assert!(glob_match("a*é*z", "abécéz"));
+    assert!(!glob_match("*é", "éa"));
+}

@@ -2,6 +2,7 @@
 //! whether a retry may help.
 
 use cost_job::Platform;
+use crate::config::JobMemory;
 use crate::normalize::RowError;
 use common::secrets::SecretError;
 use common::{ErrorClass, Retryable};
@@ -32,6 +33,9 @@ pub enum PlatformError {
     Rejected { platform: Platform, status: u16, detail: String },
     #[error("{platform}: answer larger than {limit} bytes")]
     TooLarge { platform: Platform, limit: usize },
+    /// The job's answers together passed its share of the function's memory ([`JobMemory`]).
+    #[error("{platform}: the answers of this job passed its memory share of {share} after {rows} rows; split the job's date range, raise the function's memory or lower BATCH_CONCURRENCY")]
+    JobTooLarge { platform: Platform, share: JobMemory, rows: usize },
     #[error("{platform}: credentials could not be read: {source}")]
     Credentials { platform: Platform, source: SecretError },
     #[error("{platform}: no adapter for this platform in this deploy")]
@@ -53,6 +57,7 @@ impl PlatformError {
             PlatformError::PermissionDenied { .. } => "permission_denied",
             PlatformError::Rejected { .. } => "rejected",
             PlatformError::TooLarge { .. } => "too_large",
+            PlatformError::JobTooLarge { .. } => "job_too_large",
             PlatformError::Credentials { .. } => "credentials_unreadable",
             PlatformError::NotSupported { .. } => "platform_not_supported",
         }
@@ -83,6 +88,8 @@ impl Retryable for PlatformError {
             | PlatformError::PermissionDenied { .. }
             | PlatformError::Rejected { .. }
             | PlatformError::TooLarge { .. }
+            // The same answer meets the same share on every delivery.
+            | PlatformError::JobTooLarge { .. }
             | PlatformError::NotSupported { .. } => ErrorClass::Permanent,
             PlatformError::Credentials { source, .. } => source.class(),
         }

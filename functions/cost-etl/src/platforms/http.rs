@@ -11,11 +11,17 @@ use std::time::Duration;
 /// Read a response body, refusing more than `limit` bytes (checked as it arrives, so a
 /// hostile or broken server cannot make us buffer gigabytes).
 pub async fn read_body_limited(platform: Platform, response: reqwest::Response, limit: usize, timeout: Duration) -> Result<Vec<u8>, PlatformError> {
-    let body_error = |err: BodyError| match err {
+    let failed = |err: BodyError| body_error(platform, err, timeout);
+    CappedBody::new(response, limit).map_err(failed)?.read_all().await.map_err(failed)
+}
+
+/// A capped body that could not be read (for readers that take it chunk by chunk): too large,
+/// or a transport failure without the URL.
+pub fn body_error(platform: Platform, err: BodyError, timeout: Duration) -> PlatformError {
+    match err {
         BodyError::TooLarge { limit } => PlatformError::TooLarge { platform, limit },
         BodyError::Transport(e) => transport_error(platform, e, timeout),
-    };
-    CappedBody::new(response, limit).map_err(body_error)?.read_all().await.map_err(body_error)
+    }
 }
 
 /// A reqwest failure, without the URL (query strings may carry tokens).

@@ -4,7 +4,8 @@
 //! normalized [`CostRow`]s or a [`PlatformError`] that knows whether it is worth a retry. What
 //! every adapter needs is here too: the error type (`error.rs`), a credentials cache (one secret
 //! read per cold start, `secret_cache.rs`), a body reader that refuses oversized answers and the
-//! other request helpers (`http.rs`), and row field helpers (`fields.rs`).
+//! other request helpers (`http.rs`), what one job may read in all (`budget.rs`: its share of
+//! the function's memory, across all its pages), and row field helpers (`fields.rs`).
 //!
 //! Each platform is a folder of the same shape: `mod.rs` (its docs and re-exports), `client.rs`
 //! (the adapter: credentials, requests, the [`CostSource`] impl), `wire.rs` (the serde types of
@@ -16,6 +17,7 @@ pub mod google_ads;
 pub mod meta;
 pub mod tiktok;
 
+mod budget;
 mod error;
 mod fields;
 mod http;
@@ -24,9 +26,10 @@ mod secret_cache;
 #[cfg(test)]
 mod tests;
 
+pub use self::budget::JobBudget;
 pub use self::error::PlatformError;
 pub use self::fields::{is_currency_code, row_currency, scalar_count, Scalar};
-pub use self::http::{call_timeout, read_body_limited, retry_after_header, transport_error};
+pub use self::http::{body_error, call_timeout, read_body_limited, retry_after_header, transport_error};
 pub use self::secret_cache::{Redacted, SecretCache};
 
 use crate::clients::Clients;

@@ -23,6 +23,7 @@ fn each_error_knows_whether_to_retry() {
         PlatformError::PermissionDenied { platform: p, detail: "x".into() },
         PlatformError::Rejected { platform: p, status: 400, detail: "x".into() },
         PlatformError::NotSupported { platform: p },
+        PlatformError::JobTooLarge { platform: p, share: crate::config::JobMemory { max_bytes: 1 << 20, memory_mb: 128, jobs: 10 }, rows: 0 },
     ];
     assert!(permanent.iter().all(|e| !e.is_retryable()));
 }

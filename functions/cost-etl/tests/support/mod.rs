@@ -132,6 +132,31 @@ impl World {
         self._moto.sdk_config()
     }
 
+    /// The environment of the real `cost-etl` binary in this world (moto, the peers, the bucket,
+    /// table and DLQ, the secrets under `cost-etl/`), plus `extra`, which wins (e.g.
+    /// `AWS_LAMBDA_FUNCTION_MEMORY_SIZE`), for `test_support::LambdaFunction::start`.
+    pub fn function_env(&self, extra: &[(&str, &str)]) -> Vec<(String, String)> {
+        let endpoints = &self.config.endpoints;
+        let mut env = self._moto.env();
+        for (var, value) in [
+            ("OUTPUT_BUCKET", BUCKET),
+            ("IDEMPOTENCY_TABLE", TABLE),
+            ("DLQ_URL", self.dlq_url.as_str()),
+            ("SECRETS_PREFIX", "cost-etl"),
+            ("META_API_BASE", endpoints.meta_api_base.as_str()),
+            ("GOOGLE_ADS_API_BASE", endpoints.google_ads_api_base.as_str()),
+            ("GOOGLE_OAUTH_TOKEN_URL", endpoints.google_oauth_token_url.as_str()),
+            ("TIKTOK_API_BASE", endpoints.tiktok_api_base.as_str()),
+            ("PLATFORM_TIMEOUT_SECONDS", "10"),
+        ]
+        .into_iter()
+        .chain(extra.iter().copied())
+        {
+            env.push((var.to_string(), value.to_string()));
+        }
+        env
+    }
+
     /// A fresh App: what a cold start builds (no cached tokens, currencies or secrets).
     pub fn app(&self) -> App {
         App::new(self.config.clone(), self.clients.clone())

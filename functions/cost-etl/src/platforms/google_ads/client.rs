@@ -1,14 +1,17 @@
 //! The Google Ads adapter: the secret, OAuth access tokens (exchanged, cached, refreshed once on
-//! a 401), the searchStream request and its GAQL query, and the [`CostSource`] impl.
+//! a 401), the searchStream request and its GAQL query, the answer read batch by batch within
+//! the job's share of memory, and the [`CostSource`] impl.
 
-use super::normalize::parse_stream;
+use super::errors::classify_error;
+use super::normalize::{parse_error_answer, StreamRows};
 use super::wire::{OAuthError, RawGrant};
 use super::PLATFORM;
 use crate::clients::Clients;
-use crate::config::Config;
+use crate::config::{Config, JobMemory};
 use cost_job::{JobSpec, Platform};
 use crate::normalize::CostRow;
-use crate::platforms::{call_timeout, read_body_limited, retry_after_header, transport_error, CostSource, PlatformError, Redacted, SecretCache};
+use crate::platforms::{body_error, call_timeout, read_body_limited, retry_after_header, transport_error, CostSource, JobBudget, PlatformError, Redacted, SecretCache};
+use common::http::{BodyError, CappedBody};
 use common::text::bounded;
 use chrono::NaiveDate;
 use common::deadline::Deadline;
@@ -16,10 +19,15 @@ use futures::future::BoxFuture;
 use serde::Deserialize;
 use std::time::{Duration, Instant};
 
-/// Largest searchStream answer accepted. SearchStream sends the whole result set in one body
-/// (about 500 bytes per campaign-day), so this is generous: some 130,000 campaign-days per job.
-/// A job that needs more must be split into shorter date ranges.
+/// Largest searchStream answer accepted, when the job's share of memory leaves that much (it
+/// usually does not: the share is the real cap, `JobMemory`). SearchStream sends the whole result
+/// set in one body (about 500 bytes per campaign-day); it is parsed batch by batch as it
+/// arrives, but its rows are kept, so a job that needs more must be split into shorter date
+/// ranges.
 pub const MAX_STREAM_BYTES: usize = 64 * 1024 * 1024;
+/// Largest error answer read (a `google.rpc.Status` is a few KB); a larger one is classified by
+/// its HTTP status alone.
+pub const MAX_ERROR_BYTES: usize = 1024 * 1024;
 /// Largest token endpoint answer accepted.
 pub const MAX_TOKEN_BYTES: usize = 64 * 1024;
 /// An access token is refreshed this long before its `expires_in` runs out, so that a request
@@ -52,6 +60,7 @@ pub struct GoogleAdsAdapter {
     secret: SecretCache<GoogleAdsSecret>,
     access: tokio::sync::Mutex<Option<AccessToken>>,
     timeout: Duration,
+    memory: JobMemory,
 }
 
 /// What one searchStream call gave: rows, or a 401 worth one token refresh.
@@ -70,6 +79,7 @@ impl GoogleAdsAdapter {
             secret: SecretCache::new(clients.secret_source(), config.secret_id(PLATFORM)),
             access: tokio::sync::Mutex::new(None),
             timeout: config.platform_timeout,
+            memory: config.job_memory,
         }
     }
 
@@ -162,12 +172,39 @@ impl GoogleAdsAdapter {
         }
         let response = request.send().await.map_err(|e| transport_error(PLATFORM, e, timeout))?;
         let status = response.status().as_u16();
-        let body = read_body_limited(PLATFORM, response, MAX_STREAM_BYTES, timeout).await?;
-        match parse_stream(job, status, &body) {
+        let result = if status == 200 { self.read_stream(job, response, timeout).await } else { Err(read_error_answer(job, status, response, timeout).await) };
+        match result {
             Ok(rows) => Ok(Attempt::Rows(rows)),
             Err(e @ PlatformError::InvalidCredentials { .. }) => Ok(Attempt::Unauthenticated(e)),
             Err(e) => Err(e),
         }
+    }
+
+    /// The rows of a 200 answer, parsed batch by batch as the body arrives. The whole body is
+    /// capped by the job's share of memory (and `MAX_STREAM_BYTES`): an endless or huge stream
+    /// ends the job with `job_too_large` instead of the invocation with an out-of-memory kill.
+    async fn read_stream(&self, job: &JobSpec, response: reqwest::Response, timeout: Duration) -> Result<Vec<CostRow>, PlatformError> {
+        let mut budget = JobBudget::new(PLATFORM, self.memory);
+        let cap = budget.next_cap(MAX_STREAM_BYTES);
+        let failed = |budget: &JobBudget, err: BodyError| budget.explain(body_error(PLATFORM, err, timeout));
+        let mut body = CappedBody::new(response, cap).map_err(|e| failed(&budget, e))?;
+        let mut stream = StreamRows::new(job);
+        while let Some(chunk) = body.next_chunk().await.map_err(|e| failed(&budget, e))? {
+            let bytes = chunk.len();
+            let rows = stream.feed(chunk)?;
+            budget.record(bytes, rows);
+        }
+        stream.finish()
+    }
+}
+
+/// A non-200 searchStream answer, read whole but small, and classified.
+async fn read_error_answer(job: &JobSpec, status: u16, response: reqwest::Response, timeout: Duration) -> PlatformError {
+    match read_body_limited(PLATFORM, response, MAX_ERROR_BYTES, timeout).await {
+        Ok(body) => parse_error_answer(job, status, &body),
+        // Too large to be a google.rpc.Status: the HTTP status alone says what it is.
+        Err(PlatformError::TooLarge { .. }) => classify_error(status, None, job.account_id.as_str()),
+        Err(e) => e,
     }
 }
 

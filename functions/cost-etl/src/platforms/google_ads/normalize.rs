@@ -1,7 +1,8 @@
-//! Google Ads answers to [`CostRow`]s: a searchStream body to rows or a classified error, and one
-//! `GoogleAdsRow` to the common schema.
+//! Google Ads answers to [`CostRow`]s: a searchStream answer to rows batch by batch as it arrives
+//! ([`StreamRows`]) or to a classified error, and one `GoogleAdsRow` to the common schema.
 
 use super::errors::classify_error;
+use super::stream::{ArraySplitter, SplitError};
 use super::wire::{ErrorEnvelope, RawRow, StreamElement};
 use super::PLATFORM;
 use cost_job::JobSpec;
@@ -39,37 +40,87 @@ pub fn normalize_row(job: &JobSpec, raw: RawRow) -> Result<CostRow, RowError> {
     })
 }
 
-/// A searchStream answer (`http_status` and body) to rows or a classified error. A 200 whose
-/// array carries an error element failed part-way: the rows before it are not trusted.
+/// A searchStream answer (`http_status` and the whole body) to rows or a classified error. A 200
+/// whose array carries an error element failed part-way: the rows before it are not trusted.
+/// The adapter reads the body chunk by chunk through [`StreamRows`] instead; this is the same
+/// parse over a body already in memory.
 pub fn parse_stream(job: &JobSpec, http_status: u16, body: &[u8]) -> Result<Vec<CostRow>, PlatformError> {
-    let account = job.account_id.as_str();
     if http_status != 200 {
-        // The error is one Status object, or (streamed) an array holding one. Which one is
-        // decided by the first byte: serde would read a struct from an array too.
-        let status = match body.iter().find(|b| !b.is_ascii_whitespace()) {
-            Some(b'{') => serde_json::from_slice::<ErrorEnvelope>(body).ok().map(|e| e.error),
-            Some(b'[') => serde_json::from_slice::<Vec<StreamElement>>(body).ok().and_then(|elements| elements.into_iter().find_map(|e| e.error)),
-            _ => None,
-        };
-        return Err(classify_error(http_status, status.as_ref(), account));
+        return Err(parse_error_answer(job, http_status, body));
     }
-    let elements: Vec<StreamElement> = serde_json::from_slice(body).map_err(|e| PlatformError::BadResponse {
+    let mut stream = StreamRows::new(job);
+    stream.feed(body)?;
+    stream.finish()
+}
+
+/// A non-200 searchStream answer, classified. The error is one Status object, or (streamed) an
+/// array holding one. Which one is decided by the first byte: serde would read a struct from an
+/// array too.
+pub fn parse_error_answer(job: &JobSpec, http_status: u16, body: &[u8]) -> PlatformError {
+    let status = match body.iter().find(|b| !b.is_ascii_whitespace()) {
+        Some(b'{') => serde_json::from_slice::<ErrorEnvelope>(body).ok().map(|e| e.error),
+        Some(b'[') => serde_json::from_slice::<Vec<StreamElement>>(body).ok().and_then(|elements| elements.into_iter().find_map(|e| e.error)),
+        _ => None,
+    };
+    classify_error(http_status, status.as_ref(), job.account_id.as_str())
+}
+
+/// The rows of a 200 searchStream answer, parsed as it arrives: each result batch (an element of
+/// the answer's array) is parsed and normalized as soon as its last byte is fed, so what is held
+/// is the rows so far plus at most one unfinished batch, never the whole body.
+pub struct StreamRows<'j, B> {
+    job: &'j JobSpec,
+    splitter: ArraySplitter<B>,
+    rows: Vec<CostRow>,
+    batches: usize,
+}
+
+impl<'j, B: AsRef<[u8]>> StreamRows<'j, B> {
+    pub fn new(job: &'j JobSpec) -> StreamRows<'j, B> {
+        StreamRows { job, splitter: ArraySplitter::new(), rows: Vec::new(), batches: 0 }
+    }
+
+    /// The next chunk of the body: every batch it completes is normalized. Returns how many rows
+    /// they added. An error element (the stream broke part-way) fails the whole answer.
+    pub fn feed(&mut self, chunk: B) -> Result<usize, PlatformError> {
+        let before = self.rows.len();
+        self.splitter.feed(chunk);
+        while let Some(element) = self.splitter.next_element().map_err(not_a_stream)? {
+            self.batches += 1;
+            if self.batches > MAX_STREAM_BATCHES {
+                return Err(PlatformError::BadResponse { platform: PLATFORM, detail: format!("more than {MAX_STREAM_BATCHES} result batches") });
+            }
+            batch_rows(self.job, element, &mut self.rows)?;
+        }
+        Ok(self.rows.len() - before)
+    }
+
+    /// The body ended: every row, unless the array was left unfinished (a truncated answer).
+    pub fn finish(self) -> Result<Vec<CostRow>, PlatformError> {
+        self.splitter.finish().map_err(not_a_stream)?;
+        Ok(self.rows)
+    }
+}
+
+fn not_a_stream(err: SplitError) -> PlatformError {
+    PlatformError::BadResponse { platform: PLATFORM, detail: format!("not a searchStream answer: {err}") }
+}
+
+/// One result batch (an element of the stream array) normalized onto `rows`, or the error the
+/// stream ended with.
+fn batch_rows(job: &JobSpec, element: &[u8], rows: &mut Vec<CostRow>) -> Result<(), PlatformError> {
+    let batch: StreamElement = serde_json::from_slice(element).map_err(|e| PlatformError::BadResponse {
         platform: PLATFORM,
         detail: format!("not a searchStream answer: {}", common::config::json_error_without_values(&e)),
     })?;
-    if elements.len() > MAX_STREAM_BATCHES {
-        return Err(PlatformError::BadResponse { platform: PLATFORM, detail: format!("more than {MAX_STREAM_BATCHES} result batches") });
+    if let Some(status) = batch.error {
+        return Err(classify_error(200, Some(&status), job.account_id.as_str()));
     }
-    let mut rows = Vec::with_capacity(elements.iter().map(|e| e.results.len()).sum());
-    for element in elements {
-        if let Some(status) = element.error {
-            return Err(classify_error(http_status, Some(&status), account));
-        }
-        for raw in element.results {
-            rows.push(normalize_row(job, raw).map_err(|row| PlatformError::BadRow { platform: PLATFORM, row })?);
-        }
+    rows.reserve(batch.results.len());
+    for raw in batch.results {
+        rows.push(normalize_row(job, raw).map_err(|row| PlatformError::BadRow { platform: PLATFORM, row })?);
     }
-    Ok(rows)
+    Ok(())
 }
 
 /// Normalize a whole searchStream body (for the bench: the pure part of a fetch).

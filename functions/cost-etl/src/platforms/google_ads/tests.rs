@@ -268,3 +268,73 @@ fn error_details_are_bounded() {
     let long = json!({"error": {"code": 400, "message": "x".repeat(5000), "status": "INVALID_ARGUMENT"}});
     assert!(classify(400, long).to_string().len() < 600);
 }
+
+/// The rows of a 200 answer fed to [`StreamRows`] in the given chunks.
+fn stream_in(chunks: &[&[u8]]) -> Result<Vec<crate::normalize::CostRow>, PlatformError> {
+    let job = job();
+    let mut stream = StreamRows::new(&job);
+    for chunk in chunks {
+        stream.feed(*chunk)?;
+    }
+    stream.finish()
+}
+
+#[test]
+fn a_stream_read_in_chunks_gives_the_rows_of_the_whole_body_wherever_it_is_cut() {
+    let mut named = row("2026-11-21");
+    named["campaign"]["name"] = json!("Brand [EU], {\"quoted\"} \\ ]}");
+    let body = json!([
+        {"results": [row("2026-11-20"), named], "fieldMask": "campaign.id,campaign.name", "requestId": "a"},
+        {"results": [row("2026-11-22")], "fieldMask": "campaign.id,campaign.name", "requestId": "a", "queryResourceConsumption": "12"}
+    ])
+    .to_string();
+    let bytes = body.as_bytes();
+    let whole = parse_stream(&job(), 200, bytes).unwrap();
+    assert_eq!(whole.len(), 3);
+    assert_eq!(whole[1].campaign_name, "Brand [EU], {\"quoted\"} \\ ]}");
+    for cut in 0..=bytes.len() {
+        assert_eq!(stream_in(&[&bytes[..cut], &bytes[cut..]]).unwrap(), whole, "cut at {cut}");
+    }
+    let small: Vec<&[u8]> = bytes.chunks(7).collect();
+    assert_eq!(stream_in(&small).unwrap(), whole);
+}
+
+#[test]
+fn rows_come_out_as_soon_as_their_batch_is_complete() {
+    let first = json!({"results": [row("2026-11-20"), row("2026-11-21")], "requestId": "a"}).to_string();
+    let job = job();
+    let mut stream = StreamRows::new(&job);
+    assert_eq!(stream.feed(format!("[{first}").into_bytes()).unwrap(), 0, "the batch is not closed yet: its ',' or ']' has not arrived");
+    assert_eq!(stream.feed(b",".to_vec()).unwrap(), 2);
+    assert_eq!(stream.feed(json!({"results": [row("2026-11-22")]}).to_string().into_bytes()).unwrap(), 0);
+    assert_eq!(stream.feed(b"]\n".to_vec()).unwrap(), 1);
+    assert_eq!(stream.finish().unwrap().len(), 3);
+}
+
+#[test]
+fn a_truncated_stream_or_one_with_more_after_its_array_is_not_trusted() {
+    let body = json!([{"results": [row("2026-11-20")], "requestId": "a"}]).to_string();
+    let bytes = body.as_bytes();
+    for cut in 0..bytes.len() {
+        let err = stream_in(&[&bytes[..cut]]).unwrap_err();
+        assert_eq!(err.code(), "bad_response", "cut at {cut}: {err}");
+        assert!(err.is_retryable());
+    }
+    let garbage = format!("{body}{{\"results\":[]}}");
+    let err = stream_in(&[garbage.as_bytes()]).unwrap_err();
+    assert_eq!(err.code(), "bad_response");
+    assert!(err.to_string().contains("after the array"), "{err}");
+    assert_eq!(parse_stream(&job(), 200, garbage.as_bytes()).unwrap_err().code(), "bad_response");
+    // An element that is not a batch.
+    assert_eq!(stream_in(&[b"[1]"]).unwrap_err().code(), "bad_response");
+}
+
+#[test]
+fn an_error_element_fails_the_stream_when_it_arrives() {
+    let first = json!({"results": [row("2026-11-20")], "requestId": "a"}).to_string();
+    let broken = failure(503, "UNAVAILABLE", "internalError", "TRANSIENT_ERROR", serde_json::Value::Null).to_string();
+    let job = job();
+    let mut stream = StreamRows::new(&job);
+    assert_eq!(stream.feed(format!("[{first},").into_bytes()).unwrap(), 1);
+    assert_eq!(stream.feed(format!("{broken}]").into_bytes()).unwrap_err().code(), "unavailable");
+}

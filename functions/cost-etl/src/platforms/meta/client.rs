@@ -1,16 +1,17 @@
 //! The Meta adapter: the token secret, Insights requests followed page by page (only to the
-//! configured server, without the token in the URL), the first page's URL, and the
-//! [`CostSource`] impl.
+//! configured server, without the token in the URL, and only while the job's pages together stay
+//! within its share of the function's memory), the first page's URL, and the [`CostSource`]
+//! impl.
 
 use super::errors::{classify_error, Usage};
 use super::normalize::normalize_row;
 use super::wire::{parse_page, Page};
 use super::PLATFORM;
 use crate::clients::Clients;
-use crate::config::Config;
+use crate::config::{Config, JobMemory};
 use cost_job::{JobSpec, Platform};
 use crate::normalize::CostRow;
-use crate::platforms::{call_timeout, read_body_limited, transport_error, CostSource, PlatformError, Redacted, SecretCache};
+use crate::platforms::{call_timeout, read_body_limited, transport_error, CostSource, JobBudget, PlatformError, Redacted, SecretCache};
 use common::deadline::Deadline;
 use futures::future::BoxFuture;
 use serde::Deserialize;
@@ -19,7 +20,8 @@ use url::Url;
 
 /// Rows per page asked for; Graph serves up to a few thousand, 500 keeps pages a few hundred KB.
 pub const PAGE_LIMIT: usize = 500;
-/// Largest page body accepted.
+/// Largest page body accepted, when the job's share of memory leaves that much
+/// (`JobMemory::answer_cap`); all pages of a job together are capped by that share.
 pub const MAX_PAGE_BYTES: usize = 16 * 1024 * 1024;
 /// A report longer than this many pages is a paging loop, not a report.
 pub const MAX_PAGES: usize = 10_000;
@@ -36,6 +38,7 @@ pub struct MetaAdapter {
     version: String,
     token: SecretCache<MetaSecret>,
     timeout: Duration,
+    memory: JobMemory,
 }
 
 impl MetaAdapter {
@@ -46,6 +49,7 @@ impl MetaAdapter {
             version: config.endpoints.meta_api_version.clone(),
             token: SecretCache::new(clients.secret_source(), config.secret_id(PLATFORM)),
             timeout: config.platform_timeout,
+            memory: config.job_memory,
         }
     }
 
@@ -53,8 +57,9 @@ impl MetaAdapter {
         let secret = self.token.get().await.map_err(|source| PlatformError::Credentials { platform: PLATFORM, source })?;
         let mut url = first_page_url(&self.base, &self.version, job)?;
         let mut rows = Vec::new();
+        let mut budget = JobBudget::new(PLATFORM, self.memory);
         for _ in 0..MAX_PAGES {
-            let page = match self.get_page(url, secret.access_token.expose(), job, deadline).await {
+            let page = match self.get_page(url, secret.access_token.expose(), job, deadline, &mut budget).await {
                 Err(e @ PlatformError::InvalidCredentials { .. }) => {
                     // Next record re-reads the secret: a rotation is picked up without a cold start.
                     self.token.invalidate().await;
@@ -62,6 +67,7 @@ impl MetaAdapter {
                 }
                 other => other?,
             };
+            budget.record(0, page.data.len());
             for raw in page.data {
                 rows.push(normalize_row(job, raw).map_err(|row| PlatformError::BadRow { platform: PLATFORM, row })?);
             }
@@ -73,13 +79,16 @@ impl MetaAdapter {
         Err(PlatformError::BadResponse { platform: PLATFORM, detail: format!("more than {MAX_PAGES} pages; paging does not end") })
     }
 
-    async fn get_page(&self, url: Url, token: &str, job: &JobSpec, deadline: Deadline) -> Result<Page, PlatformError> {
+    /// One page, read within what is left of the job's share (`budget`, which counts it).
+    async fn get_page(&self, url: Url, token: &str, job: &JobSpec, deadline: Deadline, budget: &mut JobBudget) -> Result<Page, PlatformError> {
         let timeout = call_timeout(PLATFORM, self.timeout, deadline)?;
         let response = self.http.get(url).bearer_auth(token).timeout(timeout).send().await.map_err(|e| transport_error(PLATFORM, e, timeout))?;
         let status = response.status().as_u16();
         let header = |name: &str| response.headers().get(name).and_then(|v| v.to_str().ok()).map(str::to_string);
         let usage = Usage::from_headers(header("x-business-use-case-usage").as_deref(), header("x-app-usage").as_deref(), header("x-ad-account-usage").as_deref());
-        let body = read_body_limited(PLATFORM, response, MAX_PAGE_BYTES, timeout).await?;
+        let cap = budget.next_cap(MAX_PAGE_BYTES);
+        let body = read_body_limited(PLATFORM, response, cap, timeout).await.map_err(|e| budget.explain(e))?;
+        budget.record(body.len(), 0);
         if status == 200 {
             parse_page(&body)
         } else {

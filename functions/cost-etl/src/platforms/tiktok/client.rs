@@ -1,6 +1,6 @@
 //! The TikTok adapter: the token secret, the advertiser's currency (looked up once per cold
-//! start), report requests split into 30-day sub-ranges and paged, their URLs, and the
-//! [`CostSource`] impl.
+//! start), report requests split into 30-day sub-ranges and paged (all pages of a job together
+//! within its share of the function's memory), their URLs, and the [`CostSource`] impl.
 
 use cost_job::split_range;
 use super::errors::{bad, classify_http};
@@ -8,10 +8,10 @@ use super::normalize::parse_report;
 use super::wire::parse_advertiser_currency;
 use super::PLATFORM;
 use crate::clients::Clients;
-use crate::config::Config;
+use crate::config::{Config, JobMemory};
 use cost_job::{JobSpec, Platform};
 use crate::normalize::CostRow;
-use crate::platforms::{call_timeout, read_body_limited, retry_after_header, transport_error, CostSource, PlatformError, Redacted, SecretCache};
+use crate::platforms::{call_timeout, read_body_limited, retry_after_header, transport_error, CostSource, JobBudget, PlatformError, Redacted, SecretCache};
 use chrono::NaiveDate;
 use common::deadline::Deadline;
 use futures::future::BoxFuture;
@@ -27,7 +27,8 @@ pub const ADVERTISER_INFO_PATH: &str = "/open_api/v1.3/advertiser/info/";
 pub const MAX_DAYS_PER_REQUEST: u32 = 30;
 /// Rows per page asked for: the API's maximum.
 pub const PAGE_SIZE: u32 = 1000;
-/// Largest body accepted (a page of 1000 rows is about 250 KB).
+/// Largest body accepted (a page of 1000 rows is about 250 KB), when the job's share of memory
+/// leaves that much (`JobMemory::answer_cap`); all pages of a job together are capped by that share.
 pub const MAX_PAGE_BYTES: usize = 16 * 1024 * 1024;
 /// A sub-range with more pages than this is a paging loop, not a report.
 pub const MAX_PAGES: u32 = 10_000;
@@ -50,6 +51,7 @@ pub struct TiktokAdapter {
     base: String,
     token: SecretCache<TiktokSecret>,
     timeout: Duration,
+    memory: JobMemory,
     currencies: Mutex<HashMap<String, CurrencyCell>>,
 }
 
@@ -60,6 +62,7 @@ impl TiktokAdapter {
             base: config.endpoints.tiktok_api_base.trim_end_matches('/').to_string(),
             token: SecretCache::new(clients.secret_source(), config.secret_id(PLATFORM)),
             timeout: config.platform_timeout,
+            memory: config.job_memory,
             currencies: Mutex::new(HashMap::new()),
         }
     }
@@ -79,12 +82,16 @@ impl TiktokAdapter {
         let advertiser = job.account_id.as_str();
         let currency = self.currency(advertiser, token, deadline).await?;
         let mut rows = Vec::new();
+        // Every page of every sub-range counts against the one share of the job.
+        let mut budget = JobBudget::new(PLATFORM, self.memory);
         for (from, to) in split_range(job.date_from, job.date_to, MAX_DAYS_PER_REQUEST) {
             let mut page = 1;
             loop {
                 let url = report_url(&self.base, advertiser, from, to, page)?;
-                let body = self.get(url, token, advertiser, deadline).await?;
+                let cap = budget.next_cap(MAX_PAGE_BYTES);
+                let body = self.get(url, token, advertiser, deadline, cap).await.map_err(|e| budget.explain(e))?;
                 let (page_rows, info) = parse_report(job, &currency, from, to, &body)?;
+                budget.record(body.len(), page_rows.len());
                 if info.page != page {
                     return Err(bad(format!("asked for page {page}, got page {}", info.page)));
                 }
@@ -105,15 +112,18 @@ impl TiktokAdapter {
         let cell = self.currencies.lock().unwrap_or_else(|p| p.into_inner()).entry(advertiser.to_string()).or_default().clone();
         let currency = cell
             .get_or_try_init(|| async {
-                let body = self.get(advertiser_info_url(&self.base, advertiser)?, token, advertiser, deadline).await?;
+                // Shared by every job of the advertiser, so not counted against this one's share;
+                // capped like a page (a few hundred bytes in practice).
+                let body = self.get(advertiser_info_url(&self.base, advertiser)?, token, advertiser, deadline, self.memory.answer_cap(MAX_PAGE_BYTES)).await?;
                 parse_advertiser_currency(&body, advertiser)
             })
             .await?;
         Ok(currency.clone())
     }
 
-    /// One GET with the whole-call deadline; the body when the API said `code: 0`'s HTTP 200.
-    async fn get(&self, url: Url, token: &str, advertiser: &str, deadline: Deadline) -> Result<Vec<u8>, PlatformError> {
+    /// One GET with the whole-call deadline, its body read up to `cap` bytes; the body when the
+    /// API said `code: 0`'s HTTP 200.
+    async fn get(&self, url: Url, token: &str, advertiser: &str, deadline: Deadline, cap: usize) -> Result<Vec<u8>, PlatformError> {
         let timeout = call_timeout(PLATFORM, self.timeout, deadline)?;
         let mut header = reqwest::header::HeaderValue::from_str(token).map_err(|_| PlatformError::InvalidCredentials {
             platform: PLATFORM,
@@ -123,7 +133,7 @@ impl TiktokAdapter {
         let response = self.http.get(url).header("Access-Token", header).timeout(timeout).send().await.map_err(|e| transport_error(PLATFORM, e, timeout))?;
         let status = response.status().as_u16();
         let retry_after = retry_after_header(response.headers());
-        let body = read_body_limited(PLATFORM, response, MAX_PAGE_BYTES, timeout).await?;
+        let body = read_body_limited(PLATFORM, response, cap, timeout).await?;
         if status == 200 {
             Ok(body)
         } else {
