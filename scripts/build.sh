@@ -30,7 +30,8 @@ die() { printf '[build] ERROR: %s\n' "$*" >&2; exit 1; }
 [[ -x .tools/venv/bin/cargo-lambda ]] || bash scripts/install-tools.sh
 export PATH="$ROOT/.tools/venv/bin:$PATH"
 
-BINARIES=(connect-health cost-etl)
+# BINARIES adds others built the same way (scripts/bench.sh: the bare-runtime floor, lambda-floor).
+read -r -a BINARIES <<<"${BINARIES:-connect-health cost-etl}"
 # LAMBDA_DIR moves the output (scripts/bench-opt-level.sh builds variants next to the real zips).
 LAMBDA_DIR=${LAMBDA_DIR:-target/lambda}
 

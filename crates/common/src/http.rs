@@ -4,25 +4,82 @@
 //! [`CappedBody::next_chunk`] hands out the body as it arrives (for parsers that work on a
 //! stream); [`CappedBody::read_all`] collects it for those that need it whole. Either way the cap
 //! is checked before a byte beyond it is kept: first against `Content-Length`, then per chunk.
+//! [`client_builder`] is where every `reqwest` client of the workspace starts (its TLS set-up).
 
 use bytes::Bytes;
+use rustls::client::danger::{HandshakeSignatureValid, ServerCertVerified, ServerCertVerifier};
+use rustls::client::WebPkiServerVerifier;
+use rustls::crypto::CryptoProvider;
+use rustls::pki_types::{CertificateDer, ServerName, UnixTime};
+use rustls::{DigitallySignedStruct, SignatureScheme};
+use std::sync::{Arc, OnceLock};
 
 /// A `reqwest` client builder on the workspace's one TLS stack: rustls with ring (the same as
-/// the AWS SDK's, `crate::aws::http_client`), system roots verified by rustls-platform-verifier.
-/// reqwest is built without a default crypto provider, so every client must start here: one
-/// built with `reqwest::Client::builder()` directly panics on its first use.
+/// the AWS SDK's, `crate::aws::http_client`), HTTP/2 or HTTP/1.1 by ALPN, and the system's
+/// trusted roots, read on the first TLS handshake rather than when the client is built (reqwest's
+/// own verifier reads them at build time, a few milliseconds of every cold start; a function
+/// that only speaks plain HTTP to a local peer never reads them). reqwest is built without a
+/// crypto provider of its own, so every client must start here.
 pub fn client_builder() -> reqwest::ClientBuilder {
-    install_crypto_provider();
-    reqwest::Client::builder()
+    reqwest::Client::builder().tls_backend_preconfigured(tls_config())
 }
 
-/// Make ring the process's rustls provider, once; a provider already installed (by a caller
-/// that chose its own) is kept.
-pub fn install_crypto_provider() {
-    static ONCE: std::sync::Once = std::sync::Once::new();
-    ONCE.call_once(|| {
-        let _ = rustls::crypto::ring::default_provider().install_default();
-    });
+fn tls_config() -> rustls::ClientConfig {
+    let provider = Arc::new(rustls::crypto::ring::default_provider());
+    let mut config = rustls::ClientConfig::builder_with_provider(provider.clone())
+        .with_safe_default_protocol_versions()
+        .expect("ring supports TLS 1.2 and 1.3")
+        .dangerous()
+        .with_custom_certificate_verifier(Arc::new(SystemRoots::new(provider)))
+        .with_no_client_auth();
+    config.alpn_protocols = vec![b"h2".to_vec(), b"http/1.1".to_vec()];
+    config
+}
+
+/// WebPKI verification against the system's roots (`rustls-native-certs`: `SSL_CERT_FILE` /
+/// `SSL_CERT_DIR`, else the distribution's bundle), loaded once, on the first certificate to
+/// verify. Signatures are checked with the provider's algorithms, which need no roots.
+#[derive(Debug)]
+struct SystemRoots {
+    provider: Arc<CryptoProvider>,
+    verifier: OnceLock<Result<Arc<WebPkiServerVerifier>, String>>,
+}
+
+impl SystemRoots {
+    fn new(provider: Arc<CryptoProvider>) -> SystemRoots {
+        SystemRoots { provider, verifier: OnceLock::new() }
+    }
+
+    fn verifier(&self) -> Result<&Arc<WebPkiServerVerifier>, rustls::Error> {
+        self.verifier.get_or_init(|| load_verifier(&self.provider)).as_ref().map_err(|e| rustls::Error::General(e.clone()))
+    }
+}
+
+fn load_verifier(provider: &Arc<CryptoProvider>) -> Result<Arc<WebPkiServerVerifier>, String> {
+    let mut roots = rustls::RootCertStore::empty();
+    roots.add_parsable_certificates(rustls_native_certs::load_native_certs().certs);
+    if roots.is_empty() {
+        return Err("no trusted root certificates on this system (set SSL_CERT_FILE to a CA bundle)".to_string());
+    }
+    WebPkiServerVerifier::builder_with_provider(Arc::new(roots), provider.clone()).build().map_err(|e| format!("trusted roots unusable: {e}"))
+}
+
+impl ServerCertVerifier for SystemRoots {
+    fn verify_server_cert(&self, end_entity: &CertificateDer<'_>, intermediates: &[CertificateDer<'_>], server_name: &ServerName<'_>, ocsp: &[u8], now: UnixTime) -> Result<ServerCertVerified, rustls::Error> {
+        self.verifier()?.verify_server_cert(end_entity, intermediates, server_name, ocsp, now)
+    }
+
+    fn verify_tls12_signature(&self, message: &[u8], cert: &CertificateDer<'_>, dss: &DigitallySignedStruct) -> Result<HandshakeSignatureValid, rustls::Error> {
+        rustls::crypto::verify_tls12_signature(message, cert, dss, &self.provider.signature_verification_algorithms)
+    }
+
+    fn verify_tls13_signature(&self, message: &[u8], cert: &CertificateDer<'_>, dss: &DigitallySignedStruct) -> Result<HandshakeSignatureValid, rustls::Error> {
+        rustls::crypto::verify_tls13_signature(message, cert, dss, &self.provider.signature_verification_algorithms)
+    }
+
+    fn supported_verify_schemes(&self) -> Vec<SignatureScheme> {
+        self.provider.signature_verification_algorithms.supported_schemes()
+    }
 }
 
 /// Why a capped body could not be read.
@@ -73,5 +130,28 @@ impl CappedBody {
             body.extend_from_slice(&chunk);
         }
         Ok(body)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_lazy_verifier_still_verifies() {
+        let roots = SystemRoots::new(Arc::new(rustls::crypto::ring::default_provider()));
+        assert!(roots.verifier.get().is_none(), "no roots read before the first handshake");
+        let name = ServerName::try_from("example.com").unwrap();
+        let not_a_certificate = CertificateDer::from(vec![0x30, 0x03, 0x02, 0x01, 0x00]);
+        let verdict = roots.verify_server_cert(&not_a_certificate, &[], &name, &[], UnixTime::now());
+        assert!(verdict.is_err(), "a certificate no root signed is refused: {verdict:?}");
+        assert!(roots.verifier.get().is_some(), "roots read on the first verification");
+        assert!(!roots.supported_verify_schemes().is_empty());
+    }
+
+    #[test]
+    fn clients_speak_h2_and_http1_by_alpn() {
+        assert_eq!(tls_config().alpn_protocols, [b"h2".to_vec(), b"http/1.1".to_vec()]);
+        client_builder().build().expect("a client builds without reading any root");
     }
 }
