@@ -65,7 +65,9 @@ say "building ${BINARIES[*]} for $arch ($triple), profile $profile"
 mkdir -p "$LAMBDA_DIR"
 start=$SECONDS
 bin_args=()
-for b in "${BINARIES[@]}"; do bin_args+=(--bin "$b"); done
+# -p as well as --bin: with --bin alone cargo resolves features for the whole workspace, and the
+# CLI's (SSO, credential processes: ~150 KB) would end up in the functions' zips.
+for b in "${BINARIES[@]}"; do bin_args+=(--package "$b" --bin "$b"); done
 cargo lambda build "${profile_args[@]}" --disable-optimizations --output-format zip \
   --target "$triple" --lambda-dir "$LAMBDA_DIR" "${bin_args[@]}"
 elapsed=$((SECONDS - start))
