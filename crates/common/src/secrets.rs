@@ -60,7 +60,7 @@ impl SecretSource {
         SecretSource { secrets_manager, ssm }
     }
 
-    pub fn from_sdk_config(config: &aws_config::SdkConfig) -> Self {
+    pub fn from_sdk_config(config: &aws_types::SdkConfig) -> Self {
         SecretSource::new(aws_sdk_secretsmanager::Client::new(config), aws_sdk_ssm::Client::new(config))
     }
 

@@ -199,7 +199,7 @@ fn measure(binary: &Path, connectors: u32, tasks: u32) -> Measured {
         .env("AWS_SECRET_ACCESS_KEY", "bench")
         .env("AWS_EC2_METADATA_DISABLED", "true")
         // Only CloudWatch is called (no restart-state table, no secret): answered by `RuntimeApi`.
-        .env("AWS_ENDPOINT_URL_CLOUDWATCH", format!("http://127.0.0.1:{}", api.port))
+        .env("AWS_ENDPOINT_URL", format!("http://127.0.0.1:{}", api.port))
         .env("CONNECT_URL", &peer_url)
         .stdin(Stdio::null())
         // One log line per action: thousands, not worth keeping. A failed start says why on stderr.

@@ -11,7 +11,7 @@ pub struct Clients {
 }
 
 impl Clients {
-    pub fn from_sdk_config(config: &aws_config::SdkConfig) -> Clients {
+    pub fn from_sdk_config(config: &aws_types::SdkConfig) -> Clients {
         Clients {
             cloudwatch: aws_sdk_cloudwatch::Client::new(config),
             dynamodb: aws_sdk_dynamodb::Client::new(config),

@@ -80,7 +80,7 @@ impl App {
 
     pub async fn from_env() -> Result<App, lambda_runtime::Error> {
         let config = Config::from_env(&common::config::Env::from_process())?;
-        let sdk = common::aws::load_config().await;
+        let sdk = common::aws::lambda_config();
         App::new(config, Clients::from_sdk_config(&sdk))
     }
 

@@ -16,7 +16,7 @@ pub struct Clients {
 }
 
 impl Clients {
-    pub fn from_sdk_config(sdk: &aws_config::SdkConfig) -> Result<Clients, reqwest::Error> {
+    pub fn from_sdk_config(sdk: &aws_types::SdkConfig) -> Result<Clients, reqwest::Error> {
         Ok(Clients {
             s3: common::aws::s3_client(sdk),
             sqs: aws_sdk_sqs::Client::new(sdk),

@@ -43,7 +43,7 @@ impl App {
     /// Configuration from the process environment, clients from the default AWS chain.
     pub async fn from_env() -> Result<Self, Error> {
         let config = Config::from_env(&common::config::Env::from_process())?;
-        let sdk = common::aws::load_config().await;
+        let sdk = common::aws::lambda_config();
         let clients = Clients::from_sdk_config(&sdk)?;
         Ok(App::new(config, clients))
     }

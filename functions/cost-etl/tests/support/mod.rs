@@ -128,7 +128,7 @@ impl World {
     }
 
     /// The SDK configuration pointing at this world's moto.
-    pub fn sdk_config(&self) -> aws_config::SdkConfig {
+    pub fn sdk_config(&self) -> aws_types::SdkConfig {
         self._moto.sdk_config()
     }
 
