@@ -157,16 +157,8 @@ impl LambdaFunction {
     /// before it kills an invocation. `None` where there is no procfs (not Linux) or once the
     /// process has exited.
     pub fn peak_rss_bytes(&self) -> Option<u64> {
-        let status = std::fs::read_to_string(format!("/proc/{}/status", self.function.id())).ok()?;
-        peak_rss_from_status(&status)
+        crate::procfs::status_kib(self.function.id(), "VmHWM")?.checked_mul(1024)
     }
-}
-
-/// `VmHWM:` (kB) of a `/proc/<pid>/status` text, in bytes.
-fn peak_rss_from_status(status: &str) -> Option<u64> {
-    let line = status.lines().find_map(|line| line.strip_prefix("VmHWM:"))?;
-    let kib: u64 = line.trim().strip_suffix("kB")?.trim().parse().ok()?;
-    kib.checked_mul(1024)
 }
 
 impl Drop for LambdaFunction {
@@ -193,17 +185,7 @@ fn wait_for_port(port: u16, limit: Duration) {
 
 #[cfg(test)]
 mod tests {
-    use super::{inherited_from_cargo_test, peak_rss_from_status};
-
-    #[test]
-    fn the_peak_resident_size_is_read_from_proc_status() {
-        let status = "Name:\tcost-etl\nVmPeak:\t  812340 kB\nVmHWM:\t   41236 kB\nVmRSS:\t   39000 kB\n";
-        assert_eq!(peak_rss_from_status(status), Some(41_236 * 1024));
-        assert_eq!(peak_rss_from_status("Name:\tx\n"), None);
-        if let Ok(own) = std::fs::read_to_string("/proc/self/status") {
-            assert!(peak_rss_from_status(&own).is_some_and(|bytes| bytes > 0), "{own}");
-        }
-    }
+    use super::inherited_from_cargo_test;
 
     #[test]
     fn a_nested_build_drops_what_cargo_test_set_and_keeps_the_users_settings() {

@@ -9,6 +9,7 @@
 pub mod lambda;
 pub mod fuzz;
 pub mod moto;
+pub mod procfs;
 pub mod stall;
 pub mod strategies;
 pub mod tools;

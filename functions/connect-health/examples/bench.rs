@@ -481,12 +481,7 @@ fn failed_tasks(connectors: u32, tasks: u32) -> usize {
 /// A `/proc/<pid>/status` figure in KiB (`VmHWM`: peak resident; `VmRSS`: resident now); 0
 /// where there is no procfs.
 fn proc_status_kib(pid: u32, field: &str) -> u64 {
-    let status = std::fs::read_to_string(format!("/proc/{pid}/status")).unwrap_or_default();
-    status
-        .lines()
-        .find_map(|line| line.strip_prefix(field)?.strip_prefix(':'))
-        .and_then(|value| value.trim().trim_end_matches("kB").trim().parse().ok())
-        .unwrap_or(0)
+    test_support::procfs::status_kib(pid, field).unwrap_or(0)
 }
 
 fn mib(kib: u64) -> String {

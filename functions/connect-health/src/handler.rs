@@ -18,10 +18,9 @@ use crate::report::{ActionReport, ClusterReport, ConnectorReport, LoggedAction, 
 use crate::state::{claimed_version, RestartState};
 use crate::status::KafkaVersion;
 use chrono::{DateTime, Utc};
-use common::text::{bounded, error_chain};
+use common::text::bounded;
 use futures::StreamExt;
 use std::collections::HashMap;
-use std::sync::OnceLock;
 use std::time::Duration;
 use tokio::sync::Mutex;
 
@@ -39,10 +38,9 @@ const RESTART_CONCURRENCY: usize = CONNECTORS_AT_ONCE;
 pub struct App {
     config: Config,
     clients: Clients,
-    /// The HTTP client for Kafka Connect, built on the first run ([`App::http`]): building it
-    /// reads and parses the system's trusted root certificates, a few milliseconds the cold start
-    /// need not wait for (the AWS SDK's client reads them on its first connection too).
-    http: OnceLock<reqwest::Client>,
+    /// The HTTP client for Kafka Connect. Cheap to build: the system's trusted roots are read on
+    /// the first TLS handshake (`common::http::client_builder`), not here.
+    http: reqwest::Client,
     state: RestartState,
     /// Basic-auth credentials per cluster (by index; `None` until read), kept for the
     /// container's life, read again when the cluster rejects them (a rotated password). A failed
@@ -52,30 +50,19 @@ pub struct App {
 
 impl App {
     pub fn new(config: Config, clients: Clients) -> Result<App, lambda_runtime::Error> {
+        let http = common::http::client_builder()
+            .connect_timeout(config.http_timeout)
+            .timeout(config.http_timeout)
+            // Connect forwards to its leader itself; a redirect would only carry credentials elsewhere.
+            .redirect(reqwest::redirect::Policy::none())
+            .user_agent(concat!("connect-health/", env!("CARGO_PKG_VERSION")))
+            .build()?;
         let state = match &config.restart_state_table {
             Some(table) => RestartState::dynamodb(clients.dynamodb.clone(), table.clone()),
             None => RestartState::Disabled,
         };
         let auth = config.clusters.iter().map(|_| Mutex::new(None)).collect();
-        Ok(App { config, clients, http: OnceLock::new(), state, auth })
-    }
-
-    /// The Kafka Connect HTTP client, built on first use. A failure to build it (no trusted
-    /// roots on the system) caches nothing: every cluster of the run reports it, and the next
-    /// run tries again.
-    fn http(&self) -> Result<&reqwest::Client, String> {
-        if let Some(client) = self.http.get() {
-            return Ok(client);
-        }
-        let client = common::http::client_builder()
-            .connect_timeout(self.config.http_timeout)
-            .timeout(self.config.http_timeout)
-            // Connect forwards to its leader itself; a redirect would only carry credentials elsewhere.
-            .redirect(reqwest::redirect::Policy::none())
-            .user_agent(concat!("connect-health/", env!("CARGO_PKG_VERSION")))
-            .build()
-            .map_err(|e| format!("cannot set up the HTTP client for Kafka Connect: {}", bounded(&error_chain(&e), 500)))?;
-        Ok(self.http.get_or_init(|| client))
+        Ok(App { config, clients, http, state, auth })
     }
 
     pub async fn from_env() -> Result<App, lambda_runtime::Error> {
@@ -199,10 +186,9 @@ impl App {
         };
         let mut earlier_calls = 0;
         let mut reread = false;
-        let http = self.http().map_err(|e| unreachable(e, 0))?;
         loop {
             let (auth, read_now) = self.auth_for(index, cluster, reread).await.map_err(|e| unreachable(e, earlier_calls))?;
-            let client = ConnectClient::new(http.clone(), &cluster.url, auth, self.config.http_timeout, self.config.max_body_bytes)
+            let client = ConnectClient::new(self.http.clone(), &cluster.url, auth, self.config.http_timeout, self.config.max_body_bytes)
                 .map_err(|e| unreachable(e.to_string(), earlier_calls))?;
             let error = match read_statuses(&client, &self.config.policy, deadline).await {
                 Ok((raw_version, statuses)) => return Ok(ClusterRead { client, raw_version, statuses, earlier_calls }),

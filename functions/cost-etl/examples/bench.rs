@@ -367,10 +367,9 @@ async fn default_batches(world: &World, clients: &Clients, peers: &Peers) -> Vec
     out
 }
 
-/// A `/proc/self/status` figure in KiB: `VmHWM` (peak resident) or `VmRSS` (resident now).
+/// A figure of this process's `/proc` status in KiB: `VmHWM` (peak resident) or `VmRSS`.
 fn status_kib(field: &str) -> Option<u64> {
-    let status = std::fs::read_to_string("/proc/self/status").ok()?;
-    status.lines().find(|l| l.strip_prefix(field).is_some_and(|rest| rest.starts_with(':')))?.split_whitespace().nth(1)?.parse().ok()
+    test_support::procfs::status_kib(std::process::id(), field)
 }
 
 /// Start a new peak (Linux: "5" to clear_refs resets VmHWM to the current RSS), so each part's

@@ -143,6 +143,28 @@ async fn the_same_batch_twice_leaves_s3_byte_for_byte_the_same_and_calls_the_pla
 }
 
 #[tokio::test]
+async fn two_copies_of_a_job_in_one_batch_run_once_and_the_copy_is_a_duplicate_in_the_same_invocation() {
+    let w = World::start().await;
+    w.meta.add_account("5101", "USD", synthetic_rows(10, d("2026-11-18"), d("2026-11-22")));
+    w.meta.add_account("5102", "USD", synthetic_rows(10, d("2026-11-18"), d("2026-11-22")));
+    let records = vec![
+        record("copy-1", &job("act_5101", "2026-11-18", "2026-11-20")),
+        record("other", &job("act_5102", "2026-11-18", "2026-11-22")),
+        record("copy-2", &job("act_5101", "2026-11-18", "2026-11-20")),
+        record("same-account", &job("act_5101", "2026-11-21", "2026-11-22")),
+    ];
+    let report = w.app().process(&records, far()).await;
+    // Jobs of one account run one after another: the copy finds the first COMPLETED instead of
+    // racing it for the claim (and coming back in another delivery).
+    assert!(failed_ids(&report).is_empty(), "{:?}", report.records);
+    assert!(matches!(report.records[0].status, RecordStatus::Done(Outcome::Processed(_))));
+    assert!(matches!(report.records[1].status, RecordStatus::Done(Outcome::Processed(_))));
+    assert_eq!(report.records[2].status, RecordStatus::Done(Outcome::Duplicate));
+    assert!(matches!(report.records[3].status, RecordStatus::Done(Outcome::Processed(_))));
+    assert_eq!(w.meta.reports_for("5101"), 2, "the job once, the other dates of that account once");
+}
+
+#[tokio::test]
 async fn fifo_groups_stop_at_their_first_failure_and_other_groups_go_on() {
     let w = World::start().await;
     for account in ["6001", "6002", "6003", "6004", "6005"] {
