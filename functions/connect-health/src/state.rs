@@ -152,17 +152,7 @@ impl RestartState {
     pub async fn rollback(&self, key: &str, previous: Option<&RestartRecord>, mine: u64) -> Result<Rollback, AwsError> {
         let RestartState::DynamoDb { client, table, .. } = self else { return Ok(Rollback::Restored) };
         let result = match previous {
-            None => client
-                .delete_item()
-                .table_name(table)
-                .key(KEY, AttributeValue::S(key.to_string()))
-                .condition_expression("#v = :mine")
-                .expression_attribute_names("#v", "version")
-                .expression_attribute_values(":mine", number(mine))
-                .send()
-                .await
-                .map(|_| ())
-                .map_err(|e| (e.as_service_error().is_some_and(|s| s.is_conditional_check_failed_exception()), AwsError::new("dynamodb.DeleteItem", &e))),
+            None => delete_at_version(client, table, key, mine).await,
             Some(r) => {
                 let mut request = client
                     .put_item()
@@ -199,17 +189,7 @@ impl RestartState {
             HistoryUpdate::MarkHealthy { key, version } | HistoryUpdate::ClearHealthy { key, version } | HistoryUpdate::Forget { key, version } => (key, *version),
         };
         let result = match update {
-            HistoryUpdate::Forget { .. } => client
-                .delete_item()
-                .table_name(table)
-                .key(KEY, AttributeValue::S(key.clone()))
-                .condition_expression("#v = :v")
-                .expression_attribute_names("#v", "version")
-                .expression_attribute_values(":v", number(version))
-                .send()
-                .await
-                .map(|_| ())
-                .map_err(|e| (e.as_service_error().is_some_and(|s| s.is_conditional_check_failed_exception()), AwsError::new("dynamodb.DeleteItem", &e))),
+            HistoryUpdate::Forget { .. } => delete_at_version(client, table, key, version).await,
             HistoryUpdate::MarkHealthy { .. } | HistoryUpdate::ClearHealthy { .. } => {
                 let expression = if matches!(update, HistoryUpdate::MarkHealthy { .. }) { "SET healthy_since = :now, #v = :next" } else { "REMOVE healthy_since SET #v = :next" };
                 let mut request = client
@@ -236,6 +216,22 @@ impl RestartState {
             Err((false, e)) => Err(e),
         }
     }
+}
+
+/// Delete `key`'s record only while it is still at `version`; `Err((true, _))` when another run
+/// wrote it since (the condition failed), `Err((false, _))` for any other failure.
+async fn delete_at_version(client: &aws_sdk_dynamodb::Client, table: &str, key: &str, version: u64) -> Result<(), (bool, AwsError)> {
+    client
+        .delete_item()
+        .table_name(table)
+        .key(KEY, AttributeValue::S(key.to_string()))
+        .condition_expression("#v = :v")
+        .expression_attribute_names("#v", "version")
+        .expression_attribute_values(":v", number(version))
+        .send()
+        .await
+        .map(|_| ())
+        .map_err(|e| (e.as_service_error().is_some_and(|s| s.is_conditional_check_failed_exception()), AwsError::new("dynamodb.DeleteItem", &e)))
 }
 
 fn number(n: impl ToString) -> AttributeValue {
