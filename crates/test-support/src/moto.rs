@@ -2,7 +2,7 @@
 
 use aws_config::{BehaviorVersion, Region, SdkConfig};
 use aws_smithy_http_client::tls::{rustls_provider::CryptoMode, Provider};
-use std::net::{TcpListener, TcpStream};
+use std::net::TcpStream;
 use std::io::{Read, Write};
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
@@ -19,25 +19,20 @@ impl Moto {
     /// Start moto_server on a free port and wait until it answers HTTP (at most 30 s).
     pub fn start() -> Moto {
         let program = crate::tools::tool("moto_server");
-        let mut last_error = String::new();
-        // The port is chosen by binding :0 and released before moto binds it; another process
-        // could take it in between, so a failed start is tried again on a new port.
-        for _ in 0..3 {
-            let port = free_port();
-            let mut cmd = Command::new(&program);
-            cmd.args(["-H", "127.0.0.1", "-p", &port.to_string()])
-                .stdin(Stdio::null())
-                .stdout(Stdio::null())
-                .stderr(Stdio::null());
-            kill_with_parent(&mut cmd);
-            let child = cmd.spawn().unwrap_or_else(|e| panic!("cannot start {}: {e}", program.display()));
-            let mut moto = Moto { child, port };
-            match moto.wait_ready(Duration::from_secs(30)) {
-                Ok(()) => return moto,
-                Err(e) => last_error = e,
-            }
+        // Port 0: moto binds a free port itself and says which. Choosing one here and handing
+        // it over left a window in which another test's moto could take it; this moto then
+        // failed to bind while the readiness check, answered by the other one, passed, and the
+        // test talked to a server that vanished with the other test.
+        let mut cmd = Command::new(&program);
+        cmd.args(["-H", "127.0.0.1", "-p", "0"]).stdin(Stdio::null()).stdout(Stdio::null()).stderr(Stdio::piped());
+        kill_with_parent(&mut cmd);
+        let mut child = cmd.spawn().unwrap_or_else(|e| panic!("cannot start {}: {e}", program.display()));
+        let port = announced_port(child.stderr.take().expect("stderr is piped"), Duration::from_secs(30));
+        let mut moto = Moto { child, port: port.unwrap_or(0) };
+        if let Err(e) = port.ok_or_else(|| "it did not say which port it bound within 30 s".to_string()).and_then(|_| moto.wait_ready(Duration::from_secs(30))) {
+            panic!("moto_server did not start: {e}");
         }
-        panic!("moto_server did not start: {last_error}");
+        moto
     }
 
     fn wait_ready(&mut self, limit: Duration) -> Result<(), String> {
@@ -122,8 +117,27 @@ impl Drop for Moto {
     }
 }
 
-fn free_port() -> u16 {
-    TcpListener::bind("127.0.0.1:0").and_then(|l| l.local_addr()).map(|a| a.port()).expect("no free port on 127.0.0.1")
+/// The port in moto's (werkzeug's) "Running on http://127.0.0.1:PORT" line on `stderr`, which it
+/// prints once the socket is bound; the rest of `stderr` (one line per request) is read and
+/// dropped on a thread, so moto never blocks on a full pipe.
+fn announced_port(stderr: std::process::ChildStderr, limit: Duration) -> Option<u16> {
+    use std::io::BufRead;
+    let (tx, rx) = std::sync::mpsc::channel();
+    std::thread::spawn(move || {
+        let mut tx = Some(tx);
+        for line in std::io::BufReader::new(stderr).lines() {
+            let Ok(line) = line else { break };
+            if let Some(port) = tx.as_ref().and(port_in(&line)) {
+                let _ = tx.take().map(|tx| tx.send(port));
+            }
+        }
+    });
+    rx.recv_timeout(limit).ok()
+}
+
+fn port_in(line: &str) -> Option<u16> {
+    let rest = &line[line.find("Running on http://127.0.0.1:")? + "Running on http://127.0.0.1:".len()..];
+    rest.split(|c: char| !c.is_ascii_digit()).next()?.parse().ok().filter(|&port| port > 0)
 }
 
 fn http_ok(port: u16) -> bool {
@@ -151,5 +165,18 @@ pub fn kill_with_parent(cmd: &mut Command) {
             }
             Ok(())
         });
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::port_in;
+
+    #[test]
+    fn the_bound_port_is_read_from_moto_s_announcement() {
+        assert_eq!(port_in(" * Running on http://127.0.0.1:43691"), Some(43691));
+        assert_eq!(port_in(" * Running on http://127.0.0.1:43691/ (Press CTRL+C to quit)"), Some(43691));
+        assert_eq!(port_in("WARNING: This is a development server."), None);
+        assert_eq!(port_in(" * Running on http://127.0.0.1:0"), None);
     }
 }
