@@ -8,6 +8,7 @@
 pub mod google_ads;
 pub mod kafka_connect;
 pub mod meta;
+pub mod s3;
 pub mod tiktok;
 
 use chrono::NaiveDate;

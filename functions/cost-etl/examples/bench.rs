@@ -10,7 +10,8 @@
 //!    moto for S3, DynamoDB and Secrets Manager: wall time at BATCH_CONCURRENCY 1 (one at a time),
 //!    4 and 10 (the default), and once without delay at 1 (the batch's own cost on this machine).
 //!    2b. The default configuration on one Meta batch of 10 jobs x 31 days x 50 campaigns (4
-//!    pages each), once on 10 accounts and once on 2 accounts (jobs of one account are chained).
+//!    pages each), once on 10 accounts and once on 2 accounts (jobs of one account are chained),
+//!    with S3 on moto and again on the S3 peer (`peers::s3`: at once, and at 50 ms a PUT).
 //!    Meta and TikTok jobs need 3 pages each (TikTok also asks once per advertiser for its
 //!    currency: 4 delayed calls); Google Ads answers a job in one searchStream call (plus one
 //!    undelayed token exchange per cold start). Calls per job are counted at the peers.
@@ -21,7 +22,7 @@
 //!   cargo build --workspace --all-targets && target/debug/examples/cost-etl-bench      (dev)
 //!   cargo build --release --target x86_64-unknown-linux-gnu -p cost-etl --example cost-etl-bench \
 //!     && target/x86_64-unknown-linux-gnu/release/examples/cost-etl-bench                 (release)
-//! The README and docs/cost-etl.md carry both profiles' figures (release ~4x dev). The
+//! `cost-etl-bench 2b` runs part 2b alone. The README and docs/cost-etl.md carry both profiles' figures (release ~4x dev). The
 //! batches also print their EMF metrics lines to stdout, as in Lambda; the tables come last.
 
 use aws_lambda_events::sqs::SqsMessage;
@@ -229,7 +230,7 @@ const PLATFORMS: [BatchPlatform; 3] = [
     },
 ];
 
-async fn batch_wall_times() -> (Vec<BatchFigures>, Vec<ShapeFigures>, usize) {
+async fn batch_wall_times(only_2b: bool) -> (Vec<BatchFigures>, Vec<ShapeFigures>, usize) {
     let moto = test_support::Moto::start();
     let clients = Clients::from_sdk_config(&moto.sdk_config()).unwrap();
     clients.s3.create_bucket().bucket("costs").send().await.unwrap();
@@ -250,7 +251,7 @@ async fn batch_wall_times() -> (Vec<BatchFigures>, Vec<ShapeFigures>, usize) {
 
     let (from, to) = (d("2026-11-20"), d("2026-11-22"));
     let mut figures = Vec::new();
-    for (p, platform) in PLATFORMS.iter().enumerate() {
+    for (p, platform) in PLATFORMS.iter().enumerate().filter(|_| !only_2b) {
         let mut walls = Vec::new();
         let mut calls_per_job = String::new();
         for (c, (delay, concurrency)) in RUNS.into_iter().enumerate() {
@@ -287,7 +288,11 @@ async fn batch_wall_times() -> (Vec<BatchFigures>, Vec<ShapeFigures>, usize) {
         }
         figures.push(BatchFigures { platform: platform.name, rows_per_job: platform.rows_per_job, calls_per_job, walls });
     }
-    let shapes = default_batches(&world, &clients, &peers).await;
+    let s3_peer = peers::s3::S3Peer::new();
+    s3_peer.add_bucket("costs");
+    let s3_url = peers::s3::serve(s3_peer.clone()).await;
+    let s3_client = aws_sdk_s3::Client::from_conf(aws_sdk_s3::config::Builder::from(&moto.sdk_config()).endpoint_url(s3_url).force_path_style(true).build());
+    let shapes = default_batches(&world, &clients, &peers, &(s3_peer, s3_client)).await;
     (figures, shapes, peers.google.exchanges())
 }
 
@@ -324,27 +329,58 @@ fn bench_env(world: &World, concurrency: Option<&str>) -> Env {
 /// 500, 200 ms each) with the default configuration, in two shapes: ten accounts (the jobs run
 /// side by side), and two accounts with five months each (jobs of one account run one after
 /// another, as the platforms' per-account rate limits want: the floor is five jobs' pages).
+/// S3 is moto, as everywhere else, and then the S3 peer (`peers::s3`): moto is one Python
+/// process that spends several ms of CPU on each of the batch's 310 PUTs on the cores the
+/// function uses, which real S3 does not; the peer answers at once, or after 50 ms a PUT (the
+/// upper end of "tens of milliseconds", the median AWS gives for small S3 requests).
 struct ShapeFigures {
     shape: &'static str,
+    s3: &'static str,
     pages_per_job: usize,
     wall: Duration,
 }
 
-async fn default_batches(world: &World, clients: &Clients, peers: &Peers) -> Vec<ShapeFigures> {
+/// Where a 2b shape's S3 writes go.
+#[derive(Clone, Copy)]
+enum S3Target {
+    Moto,
+    Peer(Duration),
+}
+
+async fn default_batches(world: &World, clients: &Clients, peers: &Peers, s3_peer: &(peers::s3::S3Peer, aws_sdk_s3::Client)) -> Vec<ShapeFigures> {
     let months = |i: usize| {
         let from = d("2026-01-01") + chrono::Months::new(i as u32);
         (from, from + chrono::Days::new(30))
     };
     let mut out = Vec::new();
-    // The last shape again without delay: what the batch costs besides the platform's answers
-    // (moto taking the S3 writes, the ledger, the function's own work) on this machine.
-    let shapes = [("10 jobs on 10 accounts", 10usize, PEER_DELAY), ("10 jobs on 2 accounts", 2, PEER_DELAY), ("10 accounts, no delay", 10, Duration::ZERO)];
-    for (s, (shape, accounts, delay)) in shapes.into_iter().enumerate() {
+    // The no-delay row: what the batch costs besides the platform's answers (moto taking the S3
+    // writes, the ledger, the function's own work) on this machine.
+    let fifty = Duration::from_millis(50);
+    let shapes = [
+        ("10 jobs on 10 accounts", 10usize, PEER_DELAY, S3Target::Moto),
+        ("10 jobs on 2 accounts", 2, PEER_DELAY, S3Target::Moto),
+        ("10 accounts, no delay", 10, Duration::ZERO, S3Target::Moto),
+        ("10 jobs on 10 accounts", 10, PEER_DELAY, S3Target::Peer(Duration::ZERO)),
+        ("10 jobs on 10 accounts", 10, PEER_DELAY, S3Target::Peer(fifty)),
+        ("10 jobs on 2 accounts", 2, PEER_DELAY, S3Target::Peer(fifty)),
+        ("10 accounts, no delay", 10, Duration::ZERO, S3Target::Peer(Duration::ZERO)),
+    ];
+    for (s, (shape, accounts, delay, target)) in shapes.into_iter().enumerate() {
         peers.meta.set_page_delay(delay);
-        let app = App::new(Config::from_env(&bench_env(world, None)).unwrap(), clients.clone());
+        let (clients, s3) = match target {
+            S3Target::Moto => (clients.clone(), "moto"),
+            S3Target::Peer(latency) => {
+                s3_peer.0.set_delay(latency);
+                (Clients { s3: s3_peer.1.clone(), ..clients.clone() }, if latency.is_zero() { "S3 peer, at once" } else { "S3 peer, 50 ms a PUT" })
+            }
+        };
+        let puts_before = s3_peer.0.puts();
+        let app = App::new(Config::from_env(&bench_env(world, None)).unwrap(), clients);
         let names: Vec<String> = (0..accounts).map(|a| format!("act_9{s}{a:02}")).collect();
+        // Each account holds the months its jobs ask for, no more (the peers live in this process).
+        let last_day = months(JOBS.div_ceil(accounts) - 1).1;
         for name in &names {
-            peers.meta.add_account(name, "USD", peers::meta::synthetic_rows(50, d("2026-01-01"), d("2026-12-31")));
+            peers.meta.add_account(name, "USD", peers::meta::synthetic_rows(50, d("2026-01-01"), last_day));
         }
         let records: Vec<SqsMessage> = (0..JOBS)
             .map(|i| {
@@ -361,8 +397,12 @@ async fn default_batches(world: &World, clients: &Clients, peers: &Peers) -> Vec
         let report = app.process(&records, Deadline::after(Duration::from_secs(600))).await;
         let wall = started.elapsed();
         assert_eq!(report.failed().count(), 0, "bench batch had failures: {:?}", report.records);
+        if let S3Target::Peer(_) = target {
+            let days: usize = (0..JOBS).map(|i| (months(i / accounts).1 - months(i / accounts).0).num_days() as usize + 1).sum();
+            assert_eq!(s3_peer.0.puts() - puts_before, days, "every day of every job written to the S3 peer");
+        }
         let pages: usize = names.iter().map(|n| peers.meta.requests_for(n)).sum();
-        out.push(ShapeFigures { shape, pages_per_job: pages / JOBS, wall });
+        out.push(ShapeFigures { shape, s3, pages_per_job: pages / JOBS, wall });
     }
     out
 }
@@ -394,8 +434,27 @@ fn thousands(n: f64) -> String {
     out
 }
 
+/// Part 2b's table.
+fn print_shapes(shapes: &[ShapeFigures]) {
+    println!("2b. one Meta batch, default configuration: 10 jobs of 31 days x 50 campaigns, 200 ms per page (wall time)");
+    println!("| shape                   | S3                   | pages per job | wall time |");
+    println!("|-------------------------|----------------------|---------------|-----------|");
+    for s in shapes {
+        println!("| {:<23} | {:<20} | {:>13} | {:>7.2} s |", s.shape, s.s3, s.pages_per_job, s.wall.as_secs_f64());
+    }
+    println!("(jobs of one account run one after another; different accounts side by side; the floor of a shape is");
+    println!(" its longest chain of pages, 4 x 200 ms on 10 accounts, plus its writes: on moto, what the no-delay row");
+    println!(" costs, 310 S3 writes into one Python process on these cores; on the S3 peer, 4 rounds of 8 PUTs a job)");
+}
+
 #[tokio::main]
 async fn main() {
+    // `cost-etl-bench 2b`: part 2b alone.
+    if std::env::args().skip(1).any(|a| a == "2b") {
+        let (_, shapes, _) = batch_wall_times(true).await;
+        print_shapes(&shapes);
+        return;
+    }
     let captured = capture_answers().await;
     // Building the answers (peer side) is not what is measured.
     // The allocator keeps what the peers' answer building freed, so each part's peak is shown
@@ -407,7 +466,7 @@ async fn main() {
     drop(captured);
     reset_peak_rss();
     let batch_start = status_kib("VmRSS");
-    let (batches, shapes, google_exchanges) = batch_wall_times().await;
+    let (batches, shapes, google_exchanges) = batch_wall_times(false).await;
     let batch_peak = status_kib("VmHWM");
 
     println!();
@@ -441,14 +500,7 @@ async fn main() {
     println!("(columns: peer delay per answer, BATCH_CONCURRENCY; 10 is the default. Google Ads does not page: one");
     println!(" searchStream call per job, plus {google_exchanges} undelayed token exchanges in all, one per cold start.)");
     println!();
-    println!("2b. one Meta batch, default configuration: 10 jobs of 31 days x 50 campaigns, 200 ms per page (wall time)");
-    println!("| shape                   | pages per job | wall time |");
-    println!("|-------------------------|---------------|-----------|");
-    for s in &shapes {
-        println!("| {:<23} | {:>13} | {:>7.2} s |", s.shape, s.pages_per_job, s.wall.as_secs_f64());
-    }
-    println!("(jobs of one account run one after another; different accounts side by side; the floor of a shape is");
-    println!(" its longest chain of pages, 4 x 200 ms on 10 accounts, plus what the no-delay row costs: 310 S3 writes to moto)");
+    print_shapes(&shapes);
     println!();
     if peaks_reset {
         println!("3. peak RSS (VmHWM) of the bench process (peers in-process, moto not counted):");
