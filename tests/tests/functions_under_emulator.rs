@@ -6,6 +6,8 @@ use peers::kafka_connect::{KafkaConnect, Restarted, FAILED, RUNNING};
 use peers::meta::{synthetic_rows, MetaPeer};
 use test_support::{LambdaFunction, Moto};
 
+mod support;
+
 const SOCKET_TIMEOUT: &str = "org.apache.kafka.connect.errors.ConnectException: Bulk request failed
 \tat io.confluent.connect.elasticsearch.ElasticsearchClient.handleResponse(ElasticsearchClient.java:512)
 Caused by: java.net.SocketTimeoutException: Read timed out
@@ -55,18 +57,8 @@ async fn connect_health_binary_answers_a_scheduled_event_with_its_report() {
 async fn cost_etl_binary_turns_the_sample_sqs_event_into_s3_objects() {
     let moto = Moto::start();
     let aws = moto.sdk_config();
-    let sqs = aws_sdk_sqs::Client::new(&aws);
-    let dlq_url = sqs.create_queue().queue_name("jobs-dlq").send().await.unwrap().queue_url.unwrap();
-    common::aws::s3_client(&aws).create_bucket().bucket("costs").send().await.unwrap();
-    moto.create_table("idempotency", "id").await;
     const TOKEN: &str = "e2e-meta-token-do-not-log";
-    aws_sdk_secretsmanager::Client::new(&aws)
-        .create_secret()
-        .name("e2e/meta")
-        .secret_string(format!(r#"{{"access_token":"{TOKEN}"}}"#))
-        .send()
-        .await
-        .unwrap();
+    let dlq_url = support::cost_etl_aws(&moto, "e2e", TOKEN).await;
     let meta = MetaPeer::new(TOKEN);
     let (from, to) = (chrono::NaiveDate::from_ymd_opt(2026, 11, 1).unwrap(), chrono::NaiveDate::from_ymd_opt(2026, 11, 30).unwrap());
     meta.add_account("1234", "KRW", synthetic_rows(3, from, to));

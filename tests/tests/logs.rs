@@ -7,6 +7,8 @@ use peers::meta::{synthetic_rows, Fault, MetaPeer};
 use serde_json::Value;
 use test_support::{LambdaFunction, Moto};
 
+mod support;
+
 const TOKEN: &str = "logs-meta-token-do-not-log";
 const FORGED: &str = "bad request\n{\"_aws\":{\"Timestamp\":1,\"CloudWatchMetrics\":[{\"Namespace\":\"Forged\",\"Dimensions\":[[]],\"Metrics\":[{\"Name\":\"Pwned\"}]}]},\"Pwned\":1}\r\n";
 
@@ -28,12 +30,7 @@ fn event(bodies: &[&str]) -> String {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn every_log_line_carries_its_request_id_and_a_hostile_error_message_forges_nothing() {
     let moto = Moto::start();
-    let aws = moto.sdk_config();
-    let sqs = aws_sdk_sqs::Client::new(&aws);
-    let dlq_url = sqs.create_queue().queue_name("jobs-dlq").send().await.unwrap().queue_url.unwrap();
-    common::aws::s3_client(&aws).create_bucket().bucket("costs").send().await.unwrap();
-    moto.create_table("idempotency", "id").await;
-    aws_sdk_secretsmanager::Client::new(&aws).create_secret().name("logs/meta").secret_string(format!(r#"{{"access_token":"{TOKEN}"}}"#)).send().await.unwrap();
+    let dlq_url = support::cost_etl_aws(&moto, "logs", TOKEN).await;
     let meta = MetaPeer::new(TOKEN);
     let day = chrono::NaiveDate::from_ymd_opt(2026, 11, 20).unwrap();
     meta.add_account("1", "EUR", synthetic_rows(2, day, day));

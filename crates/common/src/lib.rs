@@ -3,7 +3,8 @@
 //! Always there (pure, no I/O, no SDK): [`error`] says whether a failure is worth a retry,
 //! [`config`] reads typed settings from the environment once, [`text`] bounds and escapes
 //! untrusted text for messages and walks an error's source chain, [`key`] derives idempotency
-//! keys, [`arn`] parses SQS queue ARNs, and [`deadline`] is an invocation's time budget.
+//! keys, [`arn`] parses SQS queue ARNs, [`deadline`] is an invocation's time budget, and
+//! [`json_scan`] is the string state the incremental JSON scanners share.
 //!
 //! Behind features, so the job contract crate links no SDK and the CLI links no Lambda runtime:
 //! - `aws`: [`aws`] loads the SDK configuration (honouring `AWS_ENDPOINT_URL`) and
@@ -22,6 +23,7 @@ pub mod arn;
 pub mod config;
 pub mod deadline;
 pub mod error;
+pub mod json_scan;
 pub mod key;
 pub mod memory;
 pub mod text;

@@ -3,6 +3,7 @@
 
 use super::{from_slice_seed, Budget, DigestError, Expanded, ExpandedSeed, StatusDigest};
 use crate::policy::Policy;
+use common::json_scan::{is_whitespace, StringState};
 use serde::de;
 
 /// Reads the body of `GET /connectors?expand=status` as it arrives, chunk by chunk, into
@@ -29,8 +30,7 @@ pub struct ExpandedReader<'p> {
     entries_read: bool,
     /// Brackets open, the top-level object's included.
     depth: usize,
-    in_string: bool,
-    escaped: bool,
+    string: StringState,
     statuses: Vec<StatusDigest>,
     /// A body that is not an object of connectors, kept whole.
     whole: Vec<u8>,
@@ -59,8 +59,7 @@ impl<'p> ExpandedReader<'p> {
             entry: Vec::new(),
             entries_read: false,
             depth: 0,
-            in_string: false,
-            escaped: false,
+            string: StringState::default(),
             statuses: Vec::new(),
             whole: Vec::new(),
         }
@@ -74,7 +73,7 @@ impl<'p> ExpandedReader<'p> {
                     self.whole.extend_from_slice(&chunk[at..]);
                     return Ok(());
                 }
-                Shape::Start if json_whitespace(byte) => {}
+                Shape::Start if is_whitespace(byte) => {}
                 Shape::Start if byte == b'{' => {
                     self.shape = Shape::Object;
                     self.depth = 1;
@@ -86,7 +85,7 @@ impl<'p> ExpandedReader<'p> {
                     return Ok(());
                 }
                 Shape::Object => self.object_byte(byte)?,
-                Shape::Done if json_whitespace(byte) => {}
+                Shape::Done if is_whitespace(byte) => {}
                 Shape::Done => return Err(DigestError::Json(json_error("trailing characters after the object of connectors"))),
             }
         }
@@ -108,15 +107,9 @@ impl<'p> ExpandedReader<'p> {
     }
 
     fn object_byte(&mut self, byte: u8) -> Result<(), DigestError> {
-        if self.in_string {
+        if self.string.inside() {
             self.entry.push(byte);
-            if self.escaped {
-                self.escaped = false;
-            } else if byte == b'\\' {
-                self.escaped = true;
-            } else if byte == b'"' {
-                self.in_string = false;
-            }
+            self.string.byte(byte);
             return Ok(());
         }
         match byte {
@@ -128,7 +121,7 @@ impl<'p> ExpandedReader<'p> {
             }
             _ => {
                 match byte {
-                    b'"' => self.in_string = true,
+                    b'"' => self.string.open(),
                     b'{' | b'[' => self.depth += 1,
                     // A `]` at the top level stays in the entry, where serde refuses it.
                     b'}' | b']' if self.depth > 1 => self.depth -= 1,
@@ -143,7 +136,7 @@ impl<'p> ExpandedReader<'p> {
     /// The entry is complete (at a top-level `,`, or at the closing `}`): digest it, then start
     /// the next one.
     fn end_entry(&mut self, closing: bool) -> Result<(), DigestError> {
-        if self.entry[1..].iter().all(|&b| json_whitespace(b)) {
+        if self.entry[1..].iter().all(|&b| is_whitespace(b)) {
             if closing && !self.entries_read {
                 return Ok(()); // `{}`: no connector at all.
             }
@@ -168,10 +161,6 @@ impl<'p> ExpandedReader<'p> {
 }
 
 /// JSON's white space (not all of ASCII's: a form feed is not).
-fn json_whitespace(byte: u8) -> bool {
-    matches!(byte, b' ' | b'\t' | b'\n' | b'\r')
-}
-
 fn json_error(reason: &str) -> serde_json::Error {
     <serde_json::Error as de::Error>::custom(reason)
 }

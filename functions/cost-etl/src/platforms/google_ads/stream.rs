@@ -8,6 +8,8 @@
 //! brackets and braces); whether an element is valid JSON is serde's business, element by
 //! element.
 
+use common::json_scan::{is_whitespace, StringState};
+
 /// Why a body is not one JSON array (the position counts bytes from the start of the body).
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum SplitError {
@@ -55,8 +57,7 @@ pub struct ArraySplitter<B> {
     element_start: usize,
     /// The closers the current element's open brackets and braces expect, innermost last.
     open: Vec<u8>,
-    in_string: bool,
-    escaped: bool,
+    string: StringState,
     /// The last separator was a comma: an element must follow before `]`.
     after_comma: bool,
 }
@@ -79,8 +80,7 @@ impl<B: AsRef<[u8]>> ArraySplitter<B> {
             in_element: false,
             element_start: 0,
             open: Vec::new(),
-            in_string: false,
-            escaped: false,
+            string: StringState::default(),
             after_comma: false,
         }
     }
@@ -111,19 +111,11 @@ impl<B: AsRef<[u8]>> ArraySplitter<B> {
             let phase = self.phase;
             match phase {
                 Phase::Before if byte == b'[' => self.phase = Phase::Inside,
-                Phase::Before if is_white(byte) => {}
+                Phase::Before if is_whitespace(byte) => {}
                 Phase::Before => return Err(SplitError::NotAnArray { at: position }),
-                Phase::After if is_white(byte) => {}
+                Phase::After if is_whitespace(byte) => {}
                 Phase::After => return Err(SplitError::TrailingData { at: position }),
-                Phase::Inside if self.in_string => {
-                    if self.escaped {
-                        self.escaped = false;
-                    } else if byte == b'\\' {
-                        self.escaped = true;
-                    } else if byte == b'"' {
-                        self.in_string = false;
-                    }
-                }
+                Phase::Inside if self.string.inside() => self.string.byte(byte),
                 Phase::Inside if self.open.is_empty() && (byte == b',' || byte == b']') => {
                     let closing = byte == b']';
                     if !self.in_element {
@@ -148,14 +140,14 @@ impl<B: AsRef<[u8]>> ArraySplitter<B> {
                 }
                 Phase::Inside => {
                     if !self.in_element {
-                        if is_white(byte) {
+                        if is_whitespace(byte) {
                             continue;
                         }
                         self.in_element = true;
                         self.element_start = at;
                     }
                     match byte {
-                        b'"' => self.in_string = true,
+                        b'"' => self.string.open(),
                         b'{' => self.open.push(b'}'),
                         b'[' => self.open.push(b']'),
                         b'}' | b']' => {
@@ -190,10 +182,6 @@ impl<B: AsRef<[u8]>> ArraySplitter<B> {
 }
 
 /// JSON's white space (RFC 8259): space, tab, line feed, carriage return.
-fn is_white(byte: u8) -> bool {
-    matches!(byte, b' ' | b'\t' | b'\n' | b'\r')
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
