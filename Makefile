@@ -36,6 +36,7 @@ test: tools
 	@# `serverless invoke local` error paths (its runs against the peers are Rust tests in tests/).
 	SLS_TELEMETRY_DISABLED=1 SLS_NOTIFICATIONS_MODE=off node --test sls/test/
 	$(CARGO) test --workspace --all-targets
+	@bash scripts/clippy.sh
 	@# The Airflow provider and the README's DAG on real Airflow, with the cost-jobs wheel built here.
 	@bash scripts/airflow-tests.sh
 

@@ -280,7 +280,7 @@ proptest! {
         prop_assert_eq!(ranges.last().map(|r| r.1), Some(to));
         for (start, end) in &ranges {
             prop_assert!(start <= end);
-            prop_assert!((*end - *start).num_days() + 1 <= step);
+            prop_assert!((*end - *start).num_days() < step);
         }
         for pair in ranges.windows(2) {
             // Consecutive, no gap, no overlap; every piece but the last is full.

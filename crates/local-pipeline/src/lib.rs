@@ -128,12 +128,12 @@ pub async fn run() -> Result<RunSummary, String> {
     }
     let report: serde_json::Value = serde_json::from_str(&answer.output).map_err(|e| format!("connect-health answered no JSON: {e}"))?;
     println!("{}", report::connect_health(&report));
-    let metrics = report::published_metrics(&aws_sdk_cloudwatch::Client::new(&aws), "KafkaConnect").await?;
+    let metrics = report::published_metrics(&aws_sdk_cloudwatch::Client::new(aws), "KafkaConnect").await?;
     println!("{metrics}");
     drop(health);
 
     // cost-etl
-    let sqs = aws_sdk_sqs::Client::new(&aws);
+    let sqs = aws_sdk_sqs::Client::new(aws);
     let jobs = demo::job_messages();
     p.say(&format!("cost-etl: enqueueing {} job messages on three platforms (good, duplicated, invalid, rate-limited, revoked, always failing)", jobs.len()));
     for (_, body) in &jobs {
@@ -152,7 +152,7 @@ pub async fn run() -> Result<RunSummary, String> {
         ("google_ads", format!("{} searchStream request(s), {} token exchange(s)", platforms.google.calls().len(), platforms.google.exchanges())),
         ("tiktok", format!("{} request(s) (reports and advertiser info)", platforms.tiktok.calls().len())),
     ];
-    let (text, cost_etl) = report::cost_etl(&aws, &stack, &stats, &logs, &calls).await?;
+    let (text, cost_etl) = report::cost_etl(aws, stack, &stats, &logs, &calls).await?;
     println!("{text}");
     p.say("done; stopping the peers and moto");
     Ok(RunSummary { connect_health: report, cost_etl })

@@ -52,5 +52,5 @@ pub async fn serve(env_file: &Path) -> Result<(), String> {
     };
     p.say("stopping cost-etl, the peers and moto");
     drop(etl);
-    result.map_err(|e| format!("{e}"))
+    result.map_err(|e| e.to_string())
 }

@@ -245,7 +245,9 @@ mod tests {
         peer.add_bucket("costs");
         let url = serve(peer.clone()).await;
         let body = b"rows";
-        let cases: [(&str, Vec<(&str, String)>, u16, &str); 5] = [
+        // (path, headers, status, S3 error code)
+        type Case<'a> = (&'a str, Vec<(&'a str, String)>, u16, &'a str);
+        let cases: [Case; 5] = [
             ("/costs/k", vec![("x-amz-checksum-crc32", crc32_header(b"other"))], 400, "<Code>BadDigest</Code>"),
             ("/costs/k", vec![("content-md5", base64::engine::general_purpose::STANDARD.encode(Md5::digest(b"other")))], 400, "<Code>BadDigest</Code>"),
             ("/costs/k", vec![("content-md5", "not base64".into())], 400, "<Code>InvalidDigest</Code>"),

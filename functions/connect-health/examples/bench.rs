@@ -23,10 +23,12 @@
 //!   example's profile: run the example with `--release` for the figures. `CONNECT_HEALTH_BIN`
 //!   names another binary to measure instead. Linux only (procfs).
 //!
-//!     cargo run --release -p connect-health --example connect-health-bench                         # in-process figures
-//!     cargo run --release -p connect-health --example connect-health-bench -- 200 10               # quick, smaller
-//!     cargo run --release -p connect-health --example connect-health-bench -- --peak-rss           # the README's memory figures
-//!     cargo run --release -p connect-health --example connect-health-bench -- --peak-rss 10000 10  # one size
+//! ```text
+//! cargo run --release -p connect-health --example connect-health-bench                         # in-process figures
+//! cargo run --release -p connect-health --example connect-health-bench -- 200 10               # quick, smaller
+//! cargo run --release -p connect-health --example connect-health-bench -- --peak-rss           # the README's memory figures
+//! cargo run --release -p connect-health --example connect-health-bench -- --peak-rss 10000 10  # one size
+//! ```
 
 use common::memory::MemoryBudget;
 use connect_health::config::default_max_body_bytes;

@@ -198,19 +198,19 @@ fn main() {
         |body| serde_json::from_slice::<ServerInfo>(body).ok().and_then(|info| KafkaVersion::parse(&info.version)).map_or(0, |v| v.minor as usize ^ usize::from(v.has_restart_only_failed())),
         |b| show_bytes(b),
     );
-    fuzz.run("kafka version", |rng| text_document(rng, VERSIONS), |text| KafkaVersion::parse(text).map_or(0, |v| v.major as usize), |t| show_debug(t));
-    fuzz.run("stack trace", |rng| text_document(rng, TRACES), |text| Trace::parse(text).causes.len(), |t| show_debug(t));
+    fuzz.run("kafka version", |rng| text_document(rng, VERSIONS), |text| KafkaVersion::parse(text).map_or(0, |v| v.major as usize), show_debug);
+    fuzz.run("stack trace", |rng| text_document(rng, TRACES), |text| Trace::parse(text).causes.len(), show_debug);
     fuzz.run(
         "stack trace + built-in policy",
         |rng| text_document(rng, TRACES),
         |text| builtin.judge(&Trace::parse(text)).rule.len(),
-        |t| show_debug(t),
+        show_debug,
     );
     fuzz.run(
         "RESTART_POLICY",
         |rng| text_document(rng, POLICIES),
         |text| Policy::from_json(text).map_or_else(|e| e.0.len(), |p| p.rules.len()),
-        |t| show_debug(t),
+        show_debug,
     );
     fuzz.run(
         "connect-health config",
@@ -222,7 +222,7 @@ fn main() {
         "basic-auth secret",
         |rng| text_document(rng, SECRETS),
         |text| common::secrets::parse_json::<BasicAuth>("pipeline/prod/connect/main", text).map_or_else(|e| e.to_string().len(), |auth| auth.username.len()),
-        |t| show_debug(t),
+        show_debug,
     );
     fuzz.run(
         "restart eligibility",

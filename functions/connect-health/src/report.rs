@@ -241,7 +241,7 @@ mod tests {
     fn actions(kinds: &[(ActionTaken, usize)]) -> Vec<ActionReport> {
         kinds
             .iter()
-            .flat_map(|&(action, n)| std::iter::repeat(action).take(n))
+            .flat_map(|&(action, n)| std::iter::repeat_n(action, n))
             .enumerate()
             .map(|(i, action)| ActionReport { task: Target::Task(i as u32), action, rule: "r".into(), root_cause: None, detail: None })
             .collect()

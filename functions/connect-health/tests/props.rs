@@ -140,14 +140,18 @@ fn timestamp_secs() -> BoxedStrategy<i64> {
 
 /// A restart record's parts as read back from the table: which connector and target it is
 /// for, count, last restart, healthy since, version.
-fn record_parts() -> BoxedStrategy<(usize, usize, u32, i64, Option<i64>, u64)> {
+fn record_parts() -> BoxedStrategy<GeneratedRecord> {
     (any::<usize>(), any::<usize>(), prop_oneof![0u32..12, any::<u32>()], timestamp_secs(), prop::option::of(timestamp_secs()), any::<u64>()).boxed()
 }
+
+/// A generated restart record: (which status, which of its targets, restart count, last restart,
+/// healthy since, item version).
+type GeneratedRecord = (usize, usize, u32, i64, Option<i64>, u64);
 
 /// Restart history for some targets of `statuses` (RUNNING or FAILED ones, or the connector),
 /// built as `state.rs` reads items back (an item whose last restart is not a representable time
 /// is skipped, as it is there).
-fn history_for(statuses: &[StatusDigest], records: &[(usize, usize, u32, i64, Option<i64>, u64)]) -> HashMap<String, RestartRecord> {
+fn history_for(statuses: &[StatusDigest], records: &[GeneratedRecord]) -> HashMap<String, RestartRecord> {
     let mut history = HashMap::new();
     if statuses.is_empty() {
         return history;

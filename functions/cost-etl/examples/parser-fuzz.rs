@@ -179,14 +179,14 @@ fn main() {
     let bytes_of = |samples: &[&'static str]| -> Vec<&'static [u8]> { samples.iter().map(|s| s.as_bytes()).collect() };
 
     // cost-job: the job message and its parts.
-    fuzz.run("job message", |rng| text_document(rng, JOBS), |body| JobMessage::parse_with(body, &limits).map_or_else(|e| e.code().len(), |m| m.job.day_count() as usize), |b| show_debug(b));
+    fuzz.run("job message", |rng| text_document(rng, JOBS), |body| JobMessage::parse_with(body, &limits).map_or_else(|e| e.code().len(), |m| m.job.day_count() as usize), show_debug);
     fuzz.run(
         "account id",
         |rng| (*rng.pick(&Platform::ALL), text_document(rng, ACCOUNT_IDS)),
         |(platform, raw)| AccountId::parse(*platform, raw).map_or(0, |id| id.as_str().len()),
         show_debug,
     );
-    fuzz.run("run id", |rng| text_document(rng, RUN_IDS), |raw| raw.parse::<RunId>().map_or(0, |run| run.as_str().len()), |r| show_debug(r));
+    fuzz.run("run id", |rng| text_document(rng, RUN_IDS), |raw| raw.parse::<RunId>().map_or(0, |run| run.as_str().len()), show_debug);
 
     // common: configuration, secrets, bounded text, queue ARNs.
     fuzz.run(
@@ -211,7 +211,7 @@ fn main() {
         "secret json (google_ads shape)",
         |rng| text_document(rng, GOOGLE_SECRETS),
         |text| common::secrets::parse_json::<GoogleAdsSecret>("pipeline/prod/ad-platforms/google_ads", text).map_or(1, |s| s.client_id.len()),
-        |t| show_debug(t),
+        show_debug,
     );
     fuzz.run(
         "bounded text",
@@ -219,7 +219,7 @@ fn main() {
         |(text, max)| bounded(text, *max).len() + quote_bounded(text, *max).len() + truncate_bytes(text, *max).len(),
         show_debug,
     );
-    fuzz.run("sqs queue arn", |rng| text_document(rng, ARNS), |raw| raw.parse::<SqsQueueArn>().map_or(0, |arn| arn.queue_url().len()), |r| show_debug(r));
+    fuzz.run("sqs queue arn", |rng| text_document(rng, ARNS), |raw| raw.parse::<SqsQueueArn>().map_or(0, |arn| arn.queue_url().len()), show_debug);
 
     // Meta.
     let pages = bytes_of(META_PAGES);
@@ -251,7 +251,7 @@ fn main() {
         "meta paging.next",
         |rng| text_document(rng, META_NEXT),
         |next| meta::follow_next("http://127.0.0.1:9", next).map_or(0, |url| url.as_str().len()),
-        |n| show_debug(n),
+        show_debug,
     );
 
     // Google Ads.
@@ -286,7 +286,7 @@ fn main() {
         "google_ads proto duration",
         |rng| text_document(rng, PROTO_DURATIONS),
         |text| google_ads::parse_proto_duration(text).map_or(0, |d| d.as_secs() as usize),
-        |t| show_debug(t),
+        show_debug,
     );
 
     // TikTok.
@@ -318,7 +318,7 @@ fn main() {
         "tiktok stat_time_day",
         |rng| text_document(rng, STAT_TIME_DAYS),
         |text| tiktok::parse_stat_time_day(text, from, to).map_or(0, |d| d.to_string().len()),
-        |t| show_debug(t),
+        show_debug,
     );
 
     // Shared by the adapters.
@@ -335,7 +335,7 @@ fn main() {
         |headers| retry_after_header(headers).map_or(0, |d| d.as_secs() as usize),
         show_debug,
     );
-    fuzz.run("decimal amount to micros", |rng| text_document(rng, AMOUNTS), |text| decimal_to_micros(text).map_or(0, |m| m as usize), |t| show_debug(t));
+    fuzz.run("decimal amount to micros", |rng| text_document(rng, AMOUNTS), |text| decimal_to_micros(text).map_or(0, |m| m as usize), show_debug);
 
     if fuzz.finish() > 0 {
         std::process::exit(1);

@@ -165,7 +165,7 @@ mod tests {
     fn ranges_respect_count_and_bytes_and_cover_every_item_in_order() {
         assert_eq!(split_ranges(&[5, 5, 5], 2, 100), [0..2, 2..3]);
         assert_eq!(split_ranges(&[60, 50, 10, 100, 200, 1], 10, 100), [0..1, 1..3, 3..4, 4..5, 5..6], "an oversized item travels alone");
-        assert_eq!(split_ranges(&[50, 50], 10, 100), [0..2], "exactly the limit fits");
+        assert_eq!(split_ranges(&[50, 50], 10, 100), vec![0..2usize; 1], "exactly the limit fits: one range");
         assert!(split_ranges(&[], 10, 100).is_empty());
     }
 

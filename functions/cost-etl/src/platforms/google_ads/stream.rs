@@ -150,11 +150,10 @@ impl<B: AsRef<[u8]>> ArraySplitter<B> {
                         b'"' => self.string.open(),
                         b'{' => self.open.push(b'}'),
                         b'[' => self.open.push(b']'),
-                        b'}' | b']' => {
-                            if self.open.pop() != Some(byte) {
+                        b'}' | b']'
+                            if self.open.pop() != Some(byte) => {
                                 return Err(SplitError::Mismatched { at: position });
                             }
-                        }
                         _ => {}
                     }
                 }
