@@ -95,22 +95,31 @@ pub struct RecordContext {
 
 /// The per-record work. `Output` says how a record was completed (processed, duplicate,
 /// dead-lettered...); `Err` means "deliver it again".
+///
+/// A record is read once: [`RecordProcessor::parse`] turns its body into `Parsed` (a typed
+/// message, or why it is not one) before anything runs, and that same value reaches
+/// `serial_key`, `process` and `abandon`.
 pub trait RecordProcessor: Sync {
     type Output: Send;
+    /// What a record is to this processor. Parsing must not fail the batch: a body that is not
+    /// a message is a value too (a `Result`), for `process` to route.
+    type Parsed: Sync;
 
-    fn process<'a>(&'a self, record: &'a SqsMessage, ctx: RecordContext) -> impl Future<Output = Result<Self::Output, RecordFailure>> + Send + 'a;
+    fn parse(&self, record: &SqsMessage) -> Self::Parsed;
+
+    fn process<'a>(&'a self, record: &'a SqsMessage, parsed: &'a Self::Parsed, ctx: RecordContext) -> impl Future<Output = Result<Self::Output, RecordFailure>> + Send + 'a;
 
     /// Records with the same key never run at once: they run one after another, in event order.
     /// `None` (the default): the record runs on its own. Ignored on a FIFO queue, whose message
     /// groups already run one record at a time.
-    fn serial_key(&self, _record: &SqsMessage) -> Option<String> {
+    fn serial_key(&self, _record: &SqsMessage, _parsed: &Self::Parsed) -> Option<String> {
         None
     }
 
     /// Clean up after a record whose work was cut short (timed out or panicked), before the
     /// batch answers: e.g. give back a claim so an immediate redelivery can run it. Best effort;
     /// the loop gives it at most half the finish reserve.
-    fn abandon<'a>(&'a self, _record: &'a SqsMessage, _ctx: RecordContext) -> impl Future<Output = ()> + Send + 'a {
+    fn abandon<'a>(&'a self, _record: &'a SqsMessage, _parsed: &'a Self::Parsed, _ctx: RecordContext) -> impl Future<Output = ()> + Send + 'a {
         std::future::ready(())
     }
 }
@@ -245,11 +254,14 @@ pub fn work_units(records: &[SqsMessage], keys: &[Option<String>]) -> Vec<WorkUn
 
 /// Run every record of `records` through `processor`. Never fails and never panics.
 pub async fn run_batch<P: RecordProcessor>(processor: &P, records: &[SqsMessage], deadline: Deadline, config: &BatchConfig) -> BatchReport<P::Output> {
-    let keys: Vec<Option<String>> = records.iter().map(|r| processor.serial_key(r)).collect();
+    // Each record read once; a parser that panics fails its record alone, without running it.
+    let parsed: Vec<Result<P::Parsed, String>> =
+        records.iter().map(|r| std::panic::catch_unwind(AssertUnwindSafe(|| processor.parse(r))).map_err(|panic| panic_message(panic.as_ref()))).collect();
+    let keys: Vec<Option<String>> = records.iter().zip(&parsed).map(|(r, p)| p.as_ref().ok().and_then(|p| processor.serial_key(r, p))).collect();
     let units = work_units(records, &keys);
     let concurrency = config.concurrency.max(1);
     let mut finished: Vec<(usize, RecordStatus<P::Output>)> = futures::stream::iter(units)
-        .map(|unit| run_unit(processor, records, unit, deadline, config))
+        .map(|unit| run_unit(processor, records, &parsed, unit, deadline, config))
         .buffer_unordered(concurrency)
         .flat_map(futures::stream::iter)
         .collect()
@@ -272,14 +284,21 @@ pub async fn run_batch<P: RecordProcessor>(processor: &P, records: &[SqsMessage]
 
 /// One unit in order; in a FIFO group, after the first record that is not done, the rest are
 /// not started.
-async fn run_unit<P: RecordProcessor>(processor: &P, records: &[SqsMessage], unit: WorkUnit, deadline: Deadline, config: &BatchConfig) -> Vec<(usize, RecordStatus<P::Output>)> {
+async fn run_unit<P: RecordProcessor>(
+    processor: &P,
+    records: &[SqsMessage],
+    parsed: &[Result<P::Parsed, String>],
+    unit: WorkUnit,
+    deadline: Deadline,
+    config: &BatchConfig,
+) -> Vec<(usize, RecordStatus<P::Output>)> {
     let mut out = Vec::with_capacity(unit.records.len());
     let mut stopped_by: Option<Option<String>> = None;
     for index in unit.records {
-        let status = if let Some(after) = &stopped_by {
-            RecordStatus::NotStarted(NotStarted::GroupStopped { after: after.clone() })
-        } else {
-            run_one(processor, &records[index], index, deadline, config).await
+        let status = match (&stopped_by, &parsed[index]) {
+            (Some(after), _) => RecordStatus::NotStarted(NotStarted::GroupStopped { after: after.clone() }),
+            (None, Ok(message)) => run_one(processor, &records[index], message, index, deadline, config).await,
+            (None, Err(panic)) => RecordStatus::Panicked(format!("while parsing the record: {panic}")),
         };
         if unit.stops_on_failure && !status.is_done() && stopped_by.is_none() {
             stopped_by = Some(records[index].message_id.clone());
@@ -289,14 +308,14 @@ async fn run_unit<P: RecordProcessor>(processor: &P, records: &[SqsMessage], uni
     out
 }
 
-async fn run_one<P: RecordProcessor>(processor: &P, record: &SqsMessage, index: usize, deadline: Deadline, config: &BatchConfig) -> RecordStatus<P::Output> {
+async fn run_one<P: RecordProcessor>(processor: &P, record: &SqsMessage, parsed: &P::Parsed, index: usize, deadline: Deadline, config: &BatchConfig) -> RecordStatus<P::Output> {
     let remaining = deadline.remaining();
     if remaining <= config.start_margin {
         return RecordStatus::NotStarted(NotStarted::DeadlineNear);
     }
     let budget = config.record_timeout.min(remaining.saturating_sub(config.finish_reserve));
     let ctx = RecordContext { deadline, index };
-    let work = AssertUnwindSafe(processor.process(record, ctx)).catch_unwind();
+    let work = AssertUnwindSafe(processor.process(record, parsed, ctx)).catch_unwind();
     let status = match tokio::time::timeout(budget, work).await {
         Ok(Ok(Ok(output))) => return RecordStatus::Done(output),
         Ok(Ok(Err(failure))) => return RecordStatus::Failed(failure),
@@ -304,7 +323,7 @@ async fn run_one<P: RecordProcessor>(processor: &P, record: &SqsMessage, index: 
         Err(_) => RecordStatus::TimedOut(budget),
     };
     // Cut short: let the processor clean up, inside the time kept for answering.
-    let cleanup = AssertUnwindSafe(processor.abandon(record, ctx)).catch_unwind();
+    let cleanup = AssertUnwindSafe(processor.abandon(record, parsed, ctx)).catch_unwind();
     let _ = tokio::time::timeout(config.finish_reserve / 2, cleanup).await;
     status
 }
@@ -349,17 +368,27 @@ mod tests {
         max_in_flight: AtomicUsize,
         /// Serial key: the message id's first letter.
         serial_by_letter: bool,
+        /// Calls of `parse`.
+        parsed: AtomicUsize,
     }
 
     impl RecordProcessor for Script {
         type Output = String;
+        /// The body, read once; "parse-panic" panics here.
+        type Parsed = String;
 
-        fn serial_key(&self, record: &SqsMessage) -> Option<String> {
+        fn parse(&self, record: &SqsMessage) -> String {
+            self.parsed.fetch_add(1, Ordering::SeqCst);
+            let body = record.body.clone().unwrap_or_default();
+            assert_ne!(body, "parse-panic", "scripted parse panic");
+            body
+        }
+
+        fn serial_key(&self, record: &SqsMessage, _body: &String) -> Option<String> {
             self.serial_by_letter.then(|| record.message_id.as_deref().unwrap_or("-")[..1].to_string())
         }
 
-        async fn process(&self, record: &SqsMessage, _ctx: RecordContext) -> Result<String, RecordFailure> {
-            let body = record.body.clone().unwrap_or_default();
+        async fn process(&self, record: &SqsMessage, body: &String, _ctx: RecordContext) -> Result<String, RecordFailure> {
             self.started.lock().unwrap().push(format!("{}:{}", record.message_id.as_deref().unwrap_or("-"), body));
             let now = self.in_flight.fetch_add(1, Ordering::SeqCst) + 1;
             self.max_in_flight.fetch_max(now, Ordering::SeqCst);
@@ -371,11 +400,11 @@ mod tests {
                 "fail" => Err(RecordFailure::new("scripted failure").with_retry_after(Some(Duration::from_secs(7)))),
                 "panic" => panic!("scripted panic"),
                 "hang" => std::future::pending().await,
-                _ => Ok(body),
+                _ => Ok(body.clone()),
             }
         }
 
-        async fn abandon(&self, record: &SqsMessage, _ctx: RecordContext) {
+        async fn abandon(&self, record: &SqsMessage, _body: &String, _ctx: RecordContext) {
             self.abandoned.lock().unwrap().push(record.message_id.clone().unwrap_or_default());
         }
     }
@@ -398,6 +427,19 @@ mod tests {
         assert_eq!(report.records[1].status.retry_after(), Some(Duration::from_secs(7)));
         assert_eq!(report.records[2].status, RecordStatus::Panicked("scripted panic".into()));
         assert_eq!(report.records[3].receive_count, Some(1));
+    }
+
+    #[tokio::test]
+    async fn each_record_is_parsed_once_and_a_parser_panic_fails_only_its_record() {
+        let records = vec![record("a", "ok"), record("b", "parse-panic"), record("c", "hang"), record("d", "ok")];
+        let script = Script { serial_by_letter: true, ..Script::default() };
+        let config = BatchConfig { record_timeout: Duration::from_millis(50), ..BatchConfig::default() };
+        let report = run_batch(&script, &records, far(), &config).await;
+        assert_eq!(script.parsed.load(Ordering::SeqCst), 4, "once per record, for its key, its run and its clean-up");
+        assert_eq!(failed_ids(&report), ["b", "c"]);
+        assert!(matches!(&report.records[1].status, RecordStatus::Panicked(m) if m.contains("while parsing") && m.contains("scripted parse panic")), "{:?}", report.records[1].status);
+        assert_eq!(*script.abandoned.lock().unwrap(), ["c"], "the timed-out record is cleaned up with its parsed value");
+        assert!(!script.started.lock().unwrap().iter().any(|s| s.starts_with("b:")), "a record whose parse panicked never runs");
     }
 
     #[tokio::test]

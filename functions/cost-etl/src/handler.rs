@@ -9,7 +9,7 @@
 use crate::config::Config;
 use crate::runs::RunRecorder;
 use cost_job::run::{job_token, DeadJob, RunId};
-use cost_job::{attributes, idempotency_key, JobMessage, JobSpec};
+use cost_job::{attributes, idempotency_key, JobError, JobMessage, JobSpec};
 use crate::normalize::group_by_day;
 use crate::platforms::{PlatformError, Registry};
 use crate::sink::{S3Sink, SinkError, WriteSummary};
@@ -202,22 +202,29 @@ impl JobHandler {
 
 impl RecordProcessor for JobHandler {
     type Output = Outcome;
+    /// The job of the body, or why it is not one (dead-lettered by `process`).
+    type Parsed = Result<JobMessage, JobError>;
 
-    /// Jobs of one account run one after another (`slots.rs`).
-    fn serial_key(&self, record: &SqsMessage) -> Option<String> {
-        crate::slots::serial_key(record.body.as_deref().unwrap_or(""), &self.config.limits)
+    fn parse(&self, record: &SqsMessage) -> Self::Parsed {
+        JobMessage::parse_with(record.body.as_deref().unwrap_or(""), &self.config.limits)
     }
 
-    async fn process(&self, record: &SqsMessage, ctx: RecordContext) -> Result<Outcome, RecordFailure> {
+    /// Jobs of one account run one after another (`slots.rs`); a body that is not a job runs
+    /// alone (it is dead-lettered without calling anything).
+    fn serial_key(&self, _record: &SqsMessage, parsed: &Self::Parsed) -> Option<String> {
+        parsed.as_ref().ok().map(crate::slots::serial_key)
+    }
+
+    async fn process(&self, record: &SqsMessage, parsed: &Self::Parsed, ctx: RecordContext) -> Result<Outcome, RecordFailure> {
         let message_id = record.message_id.as_deref().unwrap_or("-");
-        let message = match JobMessage::parse_with(record.body.as_deref().unwrap_or(""), &self.config.limits) {
+        let message = match parsed {
             Ok(message) => message,
             Err(e) => return self.dead_letter(record, &format!("invalid_job.{}", e.code()), &e.to_string(), ErrorClass::Permanent).await,
         };
         let job = &message.job;
         let label = if message.refresh { format!("{} (refresh)", job.label()) } else { job.label() };
         let run = run_of(record);
-        let key = idempotency_key(&message, record.message_id.as_deref(), run.as_ref());
+        let key = idempotency_key(message, record.message_id.as_deref(), run.as_ref());
         let tracked = Tracked { job, run, token: job_token(&key) };
         // Failing the last delivery the redrive policy allows would move the message to the DLQ
         // without a reason; on that delivery a failure is dead-lettered here, with its reason.
@@ -278,10 +285,10 @@ impl RecordProcessor for JobHandler {
     /// A record cut short by its time-out (or a panic) gives its claim back before the batch
     /// answers, so an immediate redelivery can run it instead of waiting for this invocation's
     /// deadline. Only this invocation's own claim is touched.
-    async fn abandon(&self, record: &SqsMessage, ctx: RecordContext) {
-        let Ok(message) = JobMessage::parse_with(record.body.as_deref().unwrap_or(""), &self.config.limits) else { return };
+    async fn abandon(&self, record: &SqsMessage, parsed: &Self::Parsed, ctx: RecordContext) {
+        let Ok(message) = parsed else { return };
         let run = run_of(record);
-        let key = idempotency_key(&message, record.message_id.as_deref(), run.as_ref());
+        let key = idempotency_key(message, record.message_id.as_deref(), run.as_ref());
         let failure = LastFailure::now("timeout", &format!("{}: cut short by the record time-out or a panic; its claim was given back", message.job.label()));
         if let Err(e) = self.ledger.release(&key, hold_until(&ctx), &failure).await {
             tracing::warn!(message_id = record.message_id.as_deref().unwrap_or("-"), error = %e, "could not give back the claim of a record that was cut short");

@@ -15,7 +15,7 @@
 //!   the event source's `maximumConcurrency` (5 in prod), stays near that ceiling, and a rate-limit
 //!   answer is retried with its reset hint.
 
-use cost_job::{JobMessage, JobLimits, Platform};
+use cost_job::{JobMessage, Platform};
 use std::collections::BTreeMap;
 use std::sync::Arc;
 use tokio::sync::Semaphore;
@@ -29,12 +29,10 @@ pub fn platform_limit(platform: Platform) -> Option<usize> {
     }
 }
 
-/// The batch loop's serial key of a message body: its platform and account, so jobs of one
-/// account run one after another. `None` for a body that is not a job (it is dead-lettered
-/// without calling anything, so it needs no chain).
-pub fn serial_key(body: &str, limits: &JobLimits) -> Option<String> {
-    let message = JobMessage::parse_with(body, limits).ok()?;
-    Some(format!("{}/{}", message.job.platform, message.job.account_id))
+/// The batch loop's serial key of a job: its platform and account, so jobs of one account run
+/// one after another.
+pub fn serial_key(message: &JobMessage) -> String {
+    format!("{}/{}", message.job.platform, message.job.account_id)
 }
 
 /// One semaphore per limited platform.
@@ -64,16 +62,17 @@ mod tests {
 
     #[test]
     fn jobs_of_one_account_share_a_key_and_others_do_not() {
-        let limits = JobLimits::default();
-        let job = |platform: &str, account: &str, from: &str| format!(r#"{{"platform":"{platform}","account_id":"{account}","date_from":"{from}","date_to":"2026-11-30"}}"#);
-        let a = serial_key(&job("meta", "act_1", "2026-11-01"), &limits);
-        assert_eq!(a.as_deref(), Some("meta/act_1"));
-        assert_eq!(serial_key(&job("meta", "act_1", "2026-11-20"), &limits), a, "other dates, same account");
-        assert_ne!(serial_key(&job("meta", "act_2", "2026-11-01"), &limits), a);
-        assert_ne!(serial_key(&job("tiktok", "1", "2026-11-01"), &limits), serial_key(&job("google_ads", "1", "2026-11-01"), &limits));
+        let key = |platform: &str, account: &str, from: &str| {
+            let body = format!(r#"{{"platform":"{platform}","account_id":"{account}","date_from":"{from}","date_to":"2026-11-30"}}"#);
+            serial_key(&JobMessage::parse_with(&body, &cost_job::JobLimits::default()).unwrap())
+        };
+        let a = key("meta", "act_1", "2026-11-01");
+        assert_eq!(a, "meta/act_1");
+        assert_eq!(key("meta", "act_1", "2026-11-20"), a, "other dates, same account");
+        assert_ne!(key("meta", "act_2", "2026-11-01"), a);
+        assert_ne!(key("tiktok", "1", "2026-11-01"), key("google_ads", "1", "2026-11-01"));
         // A Google Ads customer id spelled with or without dashes is one account.
-        assert_eq!(serial_key(&job("google_ads", "123-456-7890", "2026-11-01"), &limits), serial_key(&job("google_ads", "1234567890", "2026-11-01"), &limits));
-        assert_eq!(serial_key("not json", &limits), None);
+        assert_eq!(key("google_ads", "123-456-7890", "2026-11-01"), key("google_ads", "1234567890", "2026-11-01"));
     }
 
     #[tokio::test]
