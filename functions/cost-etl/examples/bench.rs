@@ -38,6 +38,7 @@ use cost_etl::App;
 use peers::google_ads::GoogleAdsPeer;
 use peers::meta::MetaPeer;
 use peers::tiktok::TiktokPeer;
+use peers::AdPlatforms;
 use std::time::{Duration, Instant};
 
 /// Rows normalized per platform in part 1 (each pass: normalize only, then the full path).
@@ -48,11 +49,11 @@ const PEER_DELAY: Duration = Duration::from_millis(200);
 /// the batch's own cost on this machine (peers, moto and the function share its cores).
 const RUNS: [(Duration, usize); 4] = [(Duration::ZERO, 1), (PEER_DELAY, 1), (PEER_DELAY, 4), (PEER_DELAY, 10)];
 
-const META_TOKEN: &str = "bench-meta-token";
-const TIKTOK_TOKEN: &str = "bench-tiktok-token";
-const GOOGLE_CLIENT_ID: &str = "bench.apps.googleusercontent.com";
-const GOOGLE_CLIENT_SECRET: &str = "bench-client-secret";
-const GOOGLE_REFRESH_TOKEN: &str = "1//bench-refresh-token";
+const META_TOKEN: &str = AdPlatforms::META_TOKEN;
+const TIKTOK_TOKEN: &str = AdPlatforms::TIKTOK_TOKEN;
+const GOOGLE_CLIENT_ID: &str = AdPlatforms::GOOGLE_CLIENT_ID;
+const GOOGLE_CLIENT_SECRET: &str = AdPlatforms::GOOGLE_CLIENT_SECRET;
+const GOOGLE_REFRESH_TOKEN: &str = AdPlatforms::GOOGLE_REFRESH_TOKEN;
 
 fn d(s: &str) -> NaiveDate {
     s.parse().unwrap()
@@ -184,20 +185,14 @@ struct BatchFigures {
     walls: Vec<Duration>,
 }
 
-struct Peers {
-    meta: MetaPeer,
-    google: GoogleAdsPeer,
-    tiktok: TiktokPeer,
-}
-
 /// One platform's seeding and call counting; `account(run, i)` is a fresh account per job.
 struct BatchPlatform {
     name: &'static str,
     platform: &'static str,
     rows_per_job: usize,
     account: fn(usize, usize) -> String,
-    seed: fn(&Peers, &str, NaiveDate, NaiveDate),
-    calls: fn(&Peers, &str) -> String,
+    seed: fn(&AdPlatforms, &str, NaiveDate, NaiveDate),
+    calls: fn(&AdPlatforms, &str) -> String,
 }
 
 const PLATFORMS: [BatchPlatform; 3] = [
@@ -236,18 +231,11 @@ async fn batch_wall_times(only_2b: bool) -> (Vec<BatchFigures>, Vec<ShapeFigures
     clients.s3.create_bucket().bucket("costs").send().await.unwrap();
     moto.create_table("idempotency", "id").await;
     let dlq = clients.sqs.create_queue().queue_name("dlq").send().await.unwrap().queue_url.unwrap();
-    clients.secrets.create_secret().name("cost-etl/meta").secret_string(serde_json::json!({ "access_token": META_TOKEN }).to_string()).send().await.unwrap();
-    clients.secrets.create_secret().name("cost-etl/tiktok").secret_string(serde_json::json!({ "access_token": TIKTOK_TOKEN }).to_string()).send().await.unwrap();
-    let google_secret = serde_json::json!({"developer_token": "bench-developer-token", "client_id": GOOGLE_CLIENT_ID, "client_secret": GOOGLE_CLIENT_SECRET, "refresh_token": GOOGLE_REFRESH_TOKEN});
-    clients.secrets.create_secret().name("cost-etl/google_ads").secret_string(google_secret.to_string()).send().await.unwrap();
-
-    let peers = Peers { meta: MetaPeer::new(META_TOKEN), google: GoogleAdsPeer::new(GOOGLE_CLIENT_ID, GOOGLE_CLIENT_SECRET, GOOGLE_REFRESH_TOKEN), tiktok: TiktokPeer::new(TIKTOK_TOKEN) };
-    let meta_url = peers::meta::serve(peers.meta.clone()).await;
-    let google_url = peers::google_ads::serve(peers.google.clone()).await;
-    let google_token_url = format!("{google_url}/token");
-    let tiktok_url = peers::tiktok::serve(peers.tiktok.clone()).await;
-
-    let world = World { dlq, meta_url, google_url, google_token_url, tiktok_url };
+    let peers = AdPlatforms::start().await;
+    for (platform, secret) in peers.secrets() {
+        clients.secrets.create_secret().name(format!("cost-etl/{platform}")).secret_string(secret.to_string()).send().await.unwrap();
+    }
+    let world = World { dlq, platforms: peers.env() };
 
     let (from, to) = (d("2026-11-20"), d("2026-11-22"));
     let mut figures = Vec::new();
@@ -269,12 +257,7 @@ async fn batch_wall_times(only_2b: bool) -> (Vec<BatchFigures>, Vec<ShapeFigures
                 .enumerate()
                 .map(|(i, account)| {
                     (platform.seed)(&peers, account, from, to);
-                    let mut m = SqsMessage::default();
-                    m.message_id = Some(format!("{}-{run}-{i}", platform.platform));
-                    m.receipt_handle = Some(format!("rh-{run}-{i}"));
-                    m.body = Some(format!(r#"{{"platform":"{}","account_id":"{account}","date_from":"{from}","date_to":"{to}"}}"#, platform.platform));
-                    m.event_source_arn = Some("arn:aws:sqs:us-east-1:123456789012:jobs".into());
-                    m
+                    job_record(format!("{}-{run}-{i}", platform.platform), platform.platform, account, from, to)
                 })
                 .collect();
             let started = Instant::now();
@@ -299,10 +282,18 @@ async fn batch_wall_times(only_2b: bool) -> (Vec<BatchFigures>, Vec<ShapeFigures
 /// Where the bench's peers and queues are.
 struct World {
     dlq: String,
-    meta_url: String,
-    google_url: String,
-    google_token_url: String,
-    tiktok_url: String,
+    /// cost-etl's settings for the ad-platform peers.
+    platforms: Vec<(&'static str, String)>,
+}
+
+/// An SQS record of one job, as the event source delivers it.
+fn job_record(message_id: String, platform: &str, account: &str, from: NaiveDate, to: NaiveDate) -> SqsMessage {
+    let mut m = SqsMessage::default();
+    m.receipt_handle = Some(format!("rh-{message_id}"));
+    m.message_id = Some(message_id);
+    m.body = Some(format!(r#"{{"platform":"{platform}","account_id":"{account}","date_from":"{from}","date_to":"{to}"}}"#));
+    m.event_source_arn = Some("arn:aws:sqs:us-east-1:123456789012:jobs".into());
+    m
 }
 
 /// The function's environment against the bench world; `concurrency` `None`: the default.
@@ -312,13 +303,10 @@ fn bench_env(world: &World, concurrency: Option<&str>) -> Env {
         ("IDEMPOTENCY_TABLE", "idempotency"),
         ("DLQ_URL", world.dlq.as_str()),
         ("SECRETS_PREFIX", "cost-etl"),
-        ("META_API_BASE", world.meta_url.as_str()),
-        ("GOOGLE_ADS_API_BASE", world.google_url.as_str()),
-        ("GOOGLE_OAUTH_TOKEN_URL", world.google_token_url.as_str()),
-        ("TIKTOK_API_BASE", world.tiktok_url.as_str()),
         // What Lambda gives the function in serverless.yml (dev and prod).
         ("AWS_LAMBDA_FUNCTION_MEMORY_SIZE", "512"),
     ];
+    pairs.extend(world.platforms.iter().map(|(k, v)| (*k, v.as_str())));
     if let Some(concurrency) = concurrency {
         pairs.push(("BATCH_CONCURRENCY", concurrency));
     }
@@ -347,7 +335,7 @@ enum S3Target {
     Peer(Duration),
 }
 
-async fn default_batches(world: &World, clients: &Clients, peers: &Peers, s3_peer: &(peers::s3::S3Peer, aws_sdk_s3::Client)) -> Vec<ShapeFigures> {
+async fn default_batches(world: &World, clients: &Clients, peers: &AdPlatforms, s3_peer: &(peers::s3::S3Peer, aws_sdk_s3::Client)) -> Vec<ShapeFigures> {
     let months = |i: usize| {
         let from = d("2026-01-01") + chrono::Months::new(i as u32);
         (from, from + chrono::Days::new(30))
@@ -382,23 +370,14 @@ async fn default_batches(world: &World, clients: &Clients, peers: &Peers, s3_pee
         for name in &names {
             peers.meta.add_account(name, "USD", peers::meta::synthetic_rows(50, d("2026-01-01"), last_day));
         }
-        let records: Vec<SqsMessage> = (0..JOBS)
-            .map(|i| {
-                let (from, to) = months(i / accounts);
-                let mut m = SqsMessage::default();
-                m.message_id = Some(format!("shape-{s}-{i}"));
-                m.receipt_handle = Some(format!("rh-shape-{s}-{i}"));
-                m.body = Some(format!(r#"{{"platform":"meta","account_id":"{}","date_from":"{from}","date_to":"{to}"}}"#, names[i % accounts]));
-                m.event_source_arn = Some("arn:aws:sqs:us-east-1:123456789012:jobs".into());
-                m
-            })
-            .collect();
+        let ranges: Vec<(NaiveDate, NaiveDate)> = (0..JOBS).map(|i| months(i / accounts)).collect();
+        let records: Vec<SqsMessage> = ranges.iter().enumerate().map(|(i, &(from, to))| job_record(format!("shape-{s}-{i}"), "meta", &names[i % accounts], from, to)).collect();
         let started = Instant::now();
         let report = app.process(&records, Deadline::after(Duration::from_secs(600))).await;
         let wall = started.elapsed();
         assert_eq!(report.failed().count(), 0, "bench batch had failures: {:?}", report.records);
         if let S3Target::Peer(_) = target {
-            let days: usize = (0..JOBS).map(|i| (months(i / accounts).1 - months(i / accounts).0).num_days() as usize + 1).sum();
+            let days: usize = ranges.iter().map(|(from, to)| (*to - *from).num_days() as usize + 1).sum();
             assert_eq!(s3_peer.0.puts() - puts_before, days, "every day of every job written to the S3 peer");
         }
         let pages: usize = names.iter().map(|n| peers.meta.requests_for(n)).sum();
