@@ -397,27 +397,12 @@ async fn restart_task(State(peer): State<KafkaConnect>, Path((name, task)): Path
 mod tests {
     use super::*;
 
+    /// A request with basic auth if given; the answer's status, `content-type` line and body.
     async fn request(url: &str, method: &str, path: &str, auth: Option<&str>) -> (u16, String, String) {
-        let (url, method, path, auth) = (url.to_string(), method.to_string(), path.to_string(), auth.map(String::from));
-        tokio::task::spawn_blocking(move || blocking_request(&url, &method, &path, auth.as_deref())).await.unwrap()
-    }
-
-    /// A minimal HTTP/1.1 client keeps the peers crate free of an HTTP client dependency.
-    fn blocking_request(url: &str, method: &str, path: &str, auth: Option<&str>) -> (u16, String, String) {
-        use std::io::{Read, Write};
-        let addr = url.trim_start_matches("http://");
-        let mut stream = std::net::TcpStream::connect(addr).unwrap();
-        stream.set_read_timeout(Some(std::time::Duration::from_secs(10))).unwrap();
-        let auth = auth.map(|a| format!("Authorization: Basic {}\r\n", base64::engine::general_purpose::STANDARD.encode(a))).unwrap_or_default();
-        let req = format!("{method} {path} HTTP/1.1\r\nHost: {addr}\r\n{auth}Content-Length: 0\r\nConnection: close\r\n\r\n");
-        stream.write_all(req.as_bytes()).unwrap();
-        let mut raw = Vec::new();
-        stream.read_to_end(&mut raw).unwrap();
-        let text = String::from_utf8_lossy(&raw).to_string();
-        let (head, body) = text.split_once("\r\n\r\n").unwrap();
-        let status = head[9..12].parse().unwrap();
-        let content_type = head.lines().find(|l| l.to_ascii_lowercase().starts_with("content-type:")).unwrap_or("").to_string();
-        (status, content_type, body.to_string())
+        let headers: Vec<(&str, String)> = auth.map(|a| ("Authorization", format!("Basic {}", base64::engine::general_purpose::STANDARD.encode(a)))).into_iter().collect();
+        let (status, head, body) = crate::test_http::request(url, method, path, &headers, b"").await;
+        let content_type = head.lines().find(|l| l.starts_with("content-type:")).unwrap_or("").to_string();
+        (status, content_type, body)
     }
 
     fn seeded(version: &str) -> KafkaConnect {

@@ -150,6 +150,38 @@ impl AdPlatforms {
     }
 }
 
+/// A minimal HTTP/1.1 client for the peers' own tests, which keeps this crate free of an HTTP
+/// client dependency.
+#[cfg(test)]
+pub(crate) mod test_http {
+    use std::io::{Read, Write};
+
+    /// One request with `headers` and `body` on a connection of its own; the answer's status,
+    /// its head (lower-cased) and its body.
+    pub async fn request(url: &str, method: &str, path: &str, headers: &[(&str, String)], body: &[u8]) -> (u16, String, String) {
+        let addr = url.trim_start_matches("http://").to_string();
+        let mut head = format!("{method} {path} HTTP/1.1\r\nHost: {addr}\r\nContent-Length: {}\r\nConnection: close\r\n", body.len());
+        for (name, value) in headers {
+            head.push_str(&format!("{name}: {value}\r\n"));
+        }
+        head.push_str("\r\n");
+        let mut raw = head.into_bytes();
+        raw.extend_from_slice(body);
+        tokio::task::spawn_blocking(move || {
+            let mut stream = std::net::TcpStream::connect(&addr).unwrap();
+            stream.set_read_timeout(Some(std::time::Duration::from_secs(10))).unwrap();
+            stream.write_all(&raw).unwrap();
+            let mut answer = Vec::new();
+            stream.read_to_end(&mut answer).unwrap();
+            let text = String::from_utf8_lossy(&answer).to_string();
+            let (head, body) = text.split_once("\r\n\r\n").unwrap();
+            (head[9..12].parse().unwrap(), head.to_ascii_lowercase(), body.to_string())
+        })
+        .await
+        .unwrap()
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -14,8 +14,7 @@
 //! - `Content-Encoding: aws-chunked` (streaming uploads with trailing checksums) is not
 //!   implemented here: 501 `NotImplemented`, never a stored chunk stream;
 //! - a bucket not seeded is 404 `NoSuchBucket`; `GET` of a missing key is 404 `NoSuchKey`;
-//!   a body over 5 GiB would be 400 `EntityTooLarge` (this peer holds bodies in memory: keep
-//!   them small);
+//!   bodies are read and held whole, in memory (no size limit: keep them small);
 //! - errors are S3's XML `<Error><Code/><Message/><RequestId/><HostId/></Error>`.
 //!
 //! Authorization is not checked (as with moto).
@@ -33,13 +32,11 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard};
 use std::time::Duration;
 
-/// S3's limit for one PUT.
-const MAX_OBJECT_BYTES: usize = 5 * 1024 * 1024 * 1024;
-
 #[derive(Default)]
 struct Inner {
     buckets: BTreeSet<String>,
-    objects: BTreeMap<(String, String), Bytes>,
+    /// (bucket, key) -> (body, ETag: the body's MD5, quoted hex).
+    objects: BTreeMap<(String, String), (Bytes, String)>,
     delay: Duration,
     puts: usize,
 }
@@ -78,25 +75,19 @@ impl S3Peer {
     }
 
     pub fn object(&self, bucket: &str, key: &str) -> Option<Bytes> {
-        self.lock().objects.get(&(bucket.to_string(), key.to_string())).cloned()
+        self.lock().objects.get(&(bucket.to_string(), key.to_string())).map(|(body, _)| body.clone())
     }
 }
 
 /// Bind a free port on 127.0.0.1 and serve; returns the base URL (the SDK's endpoint, path-style).
 pub async fn serve(peer: S3Peer) -> String {
-    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.expect("bind 127.0.0.1:0");
-    let url = format!("http://{}", listener.local_addr().expect("local address"));
-    tokio::spawn(async move {
-        axum::serve(listener, router(peer)).await.expect("s3 peer");
-    });
-    url
+    crate::serve_router(router(peer), "s3").await
 }
 
 pub fn router(peer: S3Peer) -> Router {
     Router::new()
         .route("/{bucket}/{*key}", put(put_object).get(get_object))
         .fallback(|| async { s3_error(StatusCode::NOT_IMPLEMENTED, "NotImplemented", "A header or operation you provided implies functionality that is not implemented") })
-        // The size check is S3's (EntityTooLarge), below.
         .layer(DefaultBodyLimit::disable())
         .with_state(peer)
 }
@@ -115,14 +106,14 @@ fn s3_error(status: StatusCode, code: &str, message: &str) -> Response {
     (status, [("content-type", "application/xml"), ("x-amz-request-id", id.as_str())], body).into_response()
 }
 
-/// Why a body does not match what its headers say, if it does not.
-fn digest_mismatch(headers: &HeaderMap, body: &[u8]) -> Option<Response> {
+/// Why a body (with its MD5) does not match what its headers say, if it does not.
+fn digest_mismatch(headers: &HeaderMap, body: &[u8], md5: &[u8]) -> Option<Response> {
     let b64 = base64::engine::general_purpose::STANDARD;
     if let Some(sent) = headers.get("content-md5") {
         let Some(sent) = sent.to_str().ok().and_then(|s| b64.decode(s).ok()).filter(|d| d.len() == 16) else {
             return Some(s3_error(StatusCode::BAD_REQUEST, "InvalidDigest", "The Content-MD5 you specified was invalid."));
         };
-        if sent[..] != Md5::digest(body)[..] {
+        if sent[..] != *md5 {
             return Some(s3_error(StatusCode::BAD_REQUEST, "BadDigest", "The Content-MD5 you specified did not match what we received."));
         }
     }
@@ -135,28 +126,31 @@ fn digest_mismatch(headers: &HeaderMap, body: &[u8]) -> Option<Response> {
     None
 }
 
-async fn put_object(AxumState(peer): AxumState<S3Peer>, Path((bucket, key)): Path<(String, String)>, headers: HeaderMap, body: Bytes) -> Response {
+/// The answer's set latency.
+async fn latency(peer: &S3Peer) {
     let delay = peer.lock().delay;
     if !delay.is_zero() {
         tokio::time::sleep(delay).await;
     }
+}
+
+async fn put_object(AxumState(peer): AxumState<S3Peer>, Path((bucket, key)): Path<(String, String)>, headers: HeaderMap, body: Bytes) -> Response {
+    latency(&peer).await;
     if headers.get("content-encoding").and_then(|v| v.to_str().ok()).is_some_and(|v| v.split(',').any(|p| p.trim() == "aws-chunked")) {
         return s3_error(StatusCode::NOT_IMPLEMENTED, "NotImplemented", "A header you provided implies functionality that is not implemented (aws-chunked).");
     }
-    if body.len() > MAX_OBJECT_BYTES {
-        return s3_error(StatusCode::BAD_REQUEST, "EntityTooLarge", "Your proposed upload exceeds the maximum allowed object size.");
-    }
-    if let Some(refused) = digest_mismatch(&headers, &body) {
+    let md5 = Md5::digest(&body);
+    if let Some(refused) = digest_mismatch(&headers, &body, &md5) {
         return refused;
     }
-    let etag = format!("\"{}\"", hex::encode(Md5::digest(&body)));
+    let etag = format!("\"{}\"", hex::encode(md5));
     {
         let mut inner = peer.lock();
         if !inner.buckets.contains(&bucket) {
             drop(inner);
             return s3_error(StatusCode::NOT_FOUND, "NoSuchBucket", "The specified bucket does not exist");
         }
-        inner.objects.insert((bucket, key), body);
+        inner.objects.insert((bucket, key), (body, etag.clone()));
         inner.puts += 1;
     }
     let mut response = StatusCode::OK.into_response();
@@ -171,19 +165,13 @@ async fn put_object(AxumState(peer): AxumState<S3Peer>, Path((bucket, key)): Pat
 }
 
 async fn get_object(AxumState(peer): AxumState<S3Peer>, Path((bucket, key)): Path<(String, String)>) -> Response {
-    let delay = peer.lock().delay;
-    if !delay.is_zero() {
-        tokio::time::sleep(delay).await;
-    }
+    latency(&peer).await;
     let inner = peer.lock();
     if !inner.buckets.contains(&bucket) {
         return s3_error(StatusCode::NOT_FOUND, "NoSuchBucket", "The specified bucket does not exist");
     }
     match inner.objects.get(&(bucket, key)) {
-        Some(body) => {
-            let etag = format!("\"{}\"", hex::encode(Md5::digest(body)));
-            (StatusCode::OK, [("etag", etag)], body.clone()).into_response()
-        }
+        Some((body, etag)) => (StatusCode::OK, [("etag", etag.clone())], body.clone()).into_response(),
         None => s3_error(StatusCode::NOT_FOUND, "NoSuchKey", "The specified key does not exist."),
     }
 }
@@ -191,31 +179,7 @@ async fn get_object(AxumState(peer): AxumState<S3Peer>, Path((bucket, key)): Pat
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    /// One HTTP/1.1 request with a body; returns status, headers (lower-cased names) and body.
-    async fn request(url: &str, method: &str, path: &str, headers: &[(&str, String)], body: &[u8]) -> (u16, String, String) {
-        use std::io::{Read, Write};
-        let addr = url.trim_start_matches("http://").to_string();
-        let mut head = format!("{method} {path} HTTP/1.1\r\nHost: {addr}\r\nContent-Length: {}\r\nConnection: close\r\n", body.len());
-        for (name, value) in headers {
-            head.push_str(&format!("{name}: {value}\r\n"));
-        }
-        head.push_str("\r\n");
-        let mut raw = head.into_bytes();
-        raw.extend_from_slice(body);
-        tokio::task::spawn_blocking(move || {
-            let mut stream = std::net::TcpStream::connect(&addr).unwrap();
-            stream.set_read_timeout(Some(Duration::from_secs(10))).unwrap();
-            stream.write_all(&raw).unwrap();
-            let mut answer = Vec::new();
-            stream.read_to_end(&mut answer).unwrap();
-            let text = String::from_utf8_lossy(&answer).to_string();
-            let (head, body) = text.split_once("\r\n\r\n").unwrap();
-            (head[9..12].parse().unwrap(), head.to_ascii_lowercase(), body.to_string())
-        })
-        .await
-        .unwrap()
-    }
+    use crate::test_http::request;
 
     fn crc32_header(body: &[u8]) -> String {
         base64::engine::general_purpose::STANDARD.encode(crc32fast::hash(body).to_be_bytes())
