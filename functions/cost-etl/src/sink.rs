@@ -61,16 +61,18 @@ impl S3Sink {
 
     /// Write every day of `days` (from `normalize::group_by_day`); returns only when all are written.
     pub async fn write_days(&self, job: &JobSpec, days: &BTreeMap<NaiveDate, Vec<CostRow>>) -> Result<WriteSummary, SinkError> {
-        write_lazily(job, days, PUT_CONCURRENCY, |key, body| put(self.client.clone(), self.bucket.clone(), key, body)).await
+        write_lazily(job, days, PUT_CONCURRENCY, to_jsonl, |key, body| put(self.client.clone(), self.bucket.clone(), key, body)).await
     }
 }
 
-/// Serialize and write each day, `concurrency` at a time, in date order. A day's body is built
-/// only when its write starts and dropped when it ends, so at most `concurrency` bodies exist at
-/// once (serializing every day up front held a second copy of the whole job next to its rows).
-/// The first failed write fails the whole; the writes still in flight are dropped.
-async fn write_lazily<W, F, E>(job: &JobSpec, days: &BTreeMap<NaiveDate, Vec<CostRow>>, concurrency: usize, mut write: W) -> Result<WriteSummary, E>
+/// Serialize (`serialize`: `to_jsonl`) and write each day, `concurrency` at a time, in date
+/// order. A day's body is built only when its write starts and dropped when it ends, so at most
+/// `concurrency` bodies exist at once (serializing every day up front held a second copy of the
+/// whole job next to its rows). The first failed write fails the whole; the writes still in
+/// flight are dropped.
+async fn write_lazily<S, W, F, E>(job: &JobSpec, days: &BTreeMap<NaiveDate, Vec<CostRow>>, concurrency: usize, serialize: S, mut write: W) -> Result<WriteSummary, E>
 where
+    S: Fn(&[CostRow]) -> Vec<u8>,
     W: FnMut(String, Vec<u8>) -> F,
     F: Future<Output = Result<(), E>>,
 {
@@ -82,7 +84,7 @@ where
                 done?;
             }
         }
-        let body = to_jsonl(rows);
+        let body = serialize(rows);
         summary.days += 1;
         summary.rows += rows.len();
         summary.bytes += body.len();
@@ -145,11 +147,14 @@ mod tests {
         let days = days_of(&job, 3);
         let (alive, most) = (Arc::new(AtomicUsize::new(0)), Arc::new(AtomicUsize::new(0)));
         let written = Arc::new(Mutex::new(Vec::new()));
-        let write = |key: String, body: Vec<u8>| {
-            let (alive, most, written) = (alive.clone(), most.clone(), written.clone());
-            // The body exists from here until the write ends.
+        // A body exists from its serialization until its write ends.
+        let serialize = |rows: &[CostRow]| {
             let now = alive.fetch_add(1, Ordering::SeqCst) + 1;
             most.fetch_max(now, Ordering::SeqCst);
+            to_jsonl(rows)
+        };
+        let write = |key: String, body: Vec<u8>| {
+            let (alive, written) = (alive.clone(), written.clone());
             async move {
                 for _ in 0..3 {
                     tokio::task::yield_now().await;
@@ -159,7 +164,7 @@ mod tests {
                 Ok::<(), String>(())
             }
         };
-        let summary = write_lazily(&job, &days, PUT_CONCURRENCY, write).await.unwrap();
+        let summary = write_lazily(&job, &days, PUT_CONCURRENCY, serialize, write).await.unwrap();
         assert_eq!(most.load(Ordering::SeqCst), PUT_CONCURRENCY, "never more bodies than writes in flight");
         let written = written.lock().unwrap().clone();
         let total: usize = days.values().map(|rows| to_jsonl(rows).len()).sum();
@@ -185,9 +190,9 @@ mod tests {
                 Ok(())
             }
         };
-        assert_eq!(write_lazily(&job, &days, 2, failing).await.unwrap_err(), "refused costs/platform=meta/account=act_1/date=2026-11-21/costs.jsonl");
+        assert_eq!(write_lazily(&job, &days, 2, to_jsonl, failing).await.unwrap_err(), "refused costs/platform=meta/account=act_1/date=2026-11-21/costs.jsonl");
         let empty = Mutex::new(Vec::new());
-        let summary = write_lazily(&job, &days, 2, |key, body: Vec<u8>| {
+        let summary = write_lazily(&job, &days, 2, to_jsonl, |key, body: Vec<u8>| {
             empty.lock().unwrap().push((key, body.len()));
             async { Ok::<(), ()>(()) }
         })

@@ -41,6 +41,8 @@ pub struct World {
     pub dlq_url: String,
     /// The idempotency table as the handler sees it, for seeding and inspecting claims.
     pub ledger: DynamoLedger,
+    /// The environment `config` was read from (the builder's variables included).
+    env: Vec<(String, String)>,
 }
 
 /// What a test file needs beyond the plain world; `World::start()` is `World::builder().start()`.
@@ -101,10 +103,11 @@ impl WorldBuilder {
         pairs.extend(platform_env.iter().map(|(k, v)| (*k, v.as_str())));
         // Later pairs win: `Env` keeps the last value of a variable.
         pairs.extend(self.env.iter().map(|(k, v)| (k.as_str(), v.as_str())));
+        let env: Vec<(String, String)> = pairs.iter().map(|(k, v)| (k.to_string(), v.to_string())).collect();
         let config = Config::from_env(&Env::from_pairs(pairs)).unwrap();
         let ledger = DynamoLedger::new(clients.dynamodb.clone(), TABLE, Duration::from_secs(3600));
         let AdPlatforms { meta, google, tiktok, .. } = platforms;
-        World { _moto: moto, meta, google, tiktok, config, clients, dlq_url, ledger }
+        World { _moto: moto, meta, google, tiktok, config, clients, dlq_url, ledger, env }
     }
 }
 
@@ -132,28 +135,14 @@ impl World {
         self._moto.sdk_config()
     }
 
-    /// The environment of the real `cost-etl` binary in this world (moto, the peers, the bucket,
-    /// table and DLQ, the secrets under `cost-etl/`), plus `extra`, which wins (e.g.
-    /// `AWS_LAMBDA_FUNCTION_MEMORY_SIZE`), for `test_support::LambdaFunction::start`.
+    /// The environment of the real `cost-etl` binary in this world: moto's, plus the one the
+    /// in-process `config` was read from (bucket, table, DLQ, peers, secrets under `cost-etl/`,
+    /// the builder's variables), plus `extra`, which wins (e.g. `AWS_LAMBDA_FUNCTION_MEMORY_SIZE`),
+    /// for `test_support::LambdaFunction::start`.
     pub fn function_env(&self, extra: &[(&str, &str)]) -> Vec<(String, String)> {
-        let endpoints = &self.config.endpoints;
         let mut env = self._moto.env();
-        for (var, value) in [
-            ("OUTPUT_BUCKET", BUCKET),
-            ("IDEMPOTENCY_TABLE", TABLE),
-            ("DLQ_URL", self.dlq_url.as_str()),
-            ("SECRETS_PREFIX", "cost-etl"),
-            ("META_API_BASE", endpoints.meta_api_base.as_str()),
-            ("GOOGLE_ADS_API_BASE", endpoints.google_ads_api_base.as_str()),
-            ("GOOGLE_OAUTH_TOKEN_URL", endpoints.google_oauth_token_url.as_str()),
-            ("TIKTOK_API_BASE", endpoints.tiktok_api_base.as_str()),
-            ("PLATFORM_TIMEOUT_SECONDS", "10"),
-        ]
-        .into_iter()
-        .chain(extra.iter().copied())
-        {
-            env.push((var.to_string(), value.to_string()));
-        }
+        env.extend(self.env.iter().cloned());
+        env.extend(extra.iter().map(|(k, v)| (k.to_string(), v.to_string())));
         env
     }
 

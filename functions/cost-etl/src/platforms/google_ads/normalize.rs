@@ -57,7 +57,7 @@ pub fn parse_stream(job: &JobSpec, http_status: u16, body: &[u8]) -> Result<Vec<
 /// array holding one. Which one is decided by the first byte: serde would read a struct from an
 /// array too.
 pub fn parse_error_answer(job: &JobSpec, http_status: u16, body: &[u8]) -> PlatformError {
-    let status = match body.iter().find(|b| !b.is_ascii_whitespace()) {
+    let status = match body.iter().find(|&&b| !common::json_scan::is_whitespace(b)) {
         Some(b'{') => serde_json::from_slice::<ErrorEnvelope>(body).ok().map(|e| e.error),
         Some(b'[') => serde_json::from_slice::<Vec<StreamElement>>(body).ok().and_then(|elements| elements.into_iter().find_map(|e| e.error)),
         _ => None,

@@ -180,7 +180,6 @@ impl<B: AsRef<[u8]>> ArraySplitter<B> {
     }
 }
 
-/// JSON's white space (RFC 8259): space, tab, line feed, carriage return.
 #[cfg(test)]
 mod tests {
     use super::*;
