@@ -110,10 +110,8 @@ impl Config {
             }
         };
         let clusters = validate_clusters(clusters, env.allow_insecure_http()?).map_err(|problem| ConfigError::new("CONNECT_CLUSTERS", problem))?;
-        let policy = match env.optional("RESTART_POLICY") {
-            None => Policy::builtin(),
-            Some(text) => Policy::from_json(&text).map_err(|e| ConfigError::new("RESTART_POLICY", e.0))?,
-        };
+        // The built-in policy comes with the defaults (built once).
+        let policy = env.optional("RESTART_POLICY").map(|text| Policy::from_json(&text).map_err(|e| ConfigError::new("RESTART_POLICY", e.0))).transpose()?;
         let defaults = Config::new(Vec::new());
         let budget = MemoryBudget::from_env(env)?;
         let cluster_concurrency = env.number_in("CLUSTER_CONCURRENCY", defaults.cluster_concurrency, CLUSTER_CONCURRENCY_RANGE, "clusters")?;
@@ -125,7 +123,7 @@ impl Config {
         Ok(Config {
             clusters,
             metrics_namespace: namespace,
-            policy,
+            policy: policy.unwrap_or(defaults.policy),
             restart_state_table: env.optional("RESTART_STATE_TABLE"),
             dry_run: env.bool_or("DRY_RUN", false)?,
             max_restarts: env.number_in("MAX_RESTARTS", defaults.max_restarts, MAX_RESTARTS_RANGE, "restarts")?,

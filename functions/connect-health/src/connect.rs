@@ -200,7 +200,7 @@ impl ConnectClient {
         let found: Vec<Option<StatusDigest>> = futures::stream::iter(names)
             .map(|name| async move {
                 let digest = self.connector_status(&name, deadline).await?.map(|status| StatusDigest::from_status(&status, policy));
-                let held = digest.as_ref().map_or(0, |d| 1 + d.failed.len());
+                let held = digest.as_ref().map_or(0, StatusDigest::entries);
                 if entries.fetch_add(held, Ordering::Relaxed) + held > limit {
                     return Err(ConnectError::TooManyEntries { what: format!("GET /connectors/{name}/status (all connectors together)"), limit });
                 }

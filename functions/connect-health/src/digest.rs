@@ -88,6 +88,12 @@ pub struct StatusDigest {
 }
 
 impl StatusDigest {
+    /// The entries this digest holds against an entry limit, counted as [`Budget`] counts them
+    /// while a body is read: the connector, and each failed target.
+    pub fn entries(&self) -> usize {
+        1 + self.failed.len()
+    }
+
     /// The digest of a status read whole (a connector's own `GET /connectors/{name}/status`,
     /// which is small): the same as reading its body with [`status_from_slice`].
     pub fn from_status(status: &ConnectorStatus, policy: &Policy) -> StatusDigest {

@@ -96,13 +96,10 @@ impl<'p> ExpandedReader<'p> {
     pub fn finish(self) -> Result<Expanded, DigestError> {
         match self.shape {
             Shape::Done => Ok(Expanded::Statuses(self.statuses)),
-            Shape::Start | Shape::Whole => {
-                let budget = Budget::new(self.max_entries);
-                from_slice_seed(&self.whole, ExpandedSeed { policy: self.policy, budget: &budget })
-                    .map_err(|e| if budget.spent.get() { DigestError::TooManyEntries { limit: self.max_entries } } else { DigestError::Json(e) })
-            }
+            // Not an object (a list of names, or not JSON): nothing was read into the budget yet.
+            Shape::Start | Shape::Whole => self.parse(&self.whole),
             // Cut short: serde says where (the entry is never complete without its `}`).
-            Shape::Object => Err(DigestError::Json(from_slice_seed(&self.entry, ExpandedSeed { policy: self.policy, budget: &self.budget }).err().unwrap_or_else(|| json_error("EOF while parsing the object of connectors")))),
+            Shape::Object => Err(self.parse(&self.entry).err().unwrap_or_else(|| DigestError::Json(json_error("EOF while parsing the object of connectors")))),
         }
     }
 
@@ -144,23 +141,27 @@ impl<'p> ExpandedReader<'p> {
         }
         self.entries_read = true;
         self.entry.push(b'}');
-        let read = from_slice_seed(&self.entry, ExpandedSeed { policy: self.policy, budget: &self.budget });
+        let read = self.parse(&self.entry);
         self.entry.clear();
         self.entry.push(b'{');
-        match read {
-            Ok(Expanded::Statuses(found)) => {
+        match read? {
+            Expanded::Statuses(found) => {
                 self.statuses.extend(found);
                 Ok(())
             }
             // An entry starts with `{`: serde reads it as an object, never as a list.
-            Ok(Expanded::Names(_)) => Err(DigestError::Json(json_error("expected an object of connectors"))),
-            Err(_) if self.budget.spent.get() => Err(DigestError::TooManyEntries { limit: self.max_entries }),
-            Err(e) => Err(DigestError::Json(e)),
+            Expanded::Names(_) => Err(DigestError::Json(json_error("expected an object of connectors"))),
         }
+    }
+
+    /// `bytes` read against this body's budget; a failure once the budget is spent is that.
+    fn parse(&self, bytes: &[u8]) -> Result<Expanded, DigestError> {
+        from_slice_seed(bytes, ExpandedSeed { policy: self.policy, budget: &self.budget })
+            .map_err(|e| if self.budget.spent.get() { DigestError::TooManyEntries { limit: self.max_entries } } else { DigestError::Json(e) })
     }
 }
 
-/// JSON's white space (not all of ASCII's: a form feed is not).
+/// A serde_json error saying `reason`, without a position.
 fn json_error(reason: &str) -> serde_json::Error {
     <serde_json::Error as de::Error>::custom(reason)
 }
