@@ -4,7 +4,11 @@
 //   init:  from spawn to its first `GET /2018-06-01/runtime/invocation/next`, i.e. how long `main`
 //          takes before it can take work (telemetry, config, AWS SDK set-up, clients);
 //   first: from spawn to the answer of its first invocation, so work deferred from init to the
-//          first run (a lazily built client, roots read on first use) is counted, not hidden.
+//          first run (a lazily built client) is counted, not hidden. Trusted roots: the AWS
+//          SDK's connector reads them when it is first built, even for plain HTTP, so
+//          connect-health's first run (a DynamoDB Scan, a PutMetricData) includes that read;
+//          cost-etl's empty batch calls nothing, and reqwest's roots are read only on a TLS
+//          handshake, which no peer here offers: neither is in these figures.
 // Runs each binary N times, alternating, and prints the median and p90 of both.
 //
 //   node scripts/bench-cold-start.js [-n 30] NAME=path/to/binary ...

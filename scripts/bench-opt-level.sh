@@ -5,6 +5,10 @@
 # (scripts/bench-cold-start.js). Each level is a cargo profile of its own (`lambda-o3`, ...: the
 # release profile with that opt-level), so a first run builds every dependency once per level:
 # on a 2-core machine ~15 min per level. The real zips in target/lambda/ are not touched.
+# cost-etl's own crate stays at opt-level "z" at every level: Cargo.toml's
+# [profile.release.package.cost-etl] is inherited by these profiles and wins over their
+# opt-level (cargo has no environment form for a package override of a hyphenated name), so
+# for cost-etl only its dependencies vary. Comment that override out to compare cost-etl itself.
 #   bash scripts/bench-opt-level.sh             # x86_64, so the binaries can be timed here
 #   ARCH=arm64 LEVELS="3 s" bash scripts/bench-opt-level.sh   # sizes only
 set -euo pipefail

@@ -9,36 +9,42 @@ a fresh moto_server on 127.0.0.1. The part of the bench's batch time that is thi
 S3, not the function (docs/cost-etl.md#bench).
 """
 import concurrent.futures
-import socket
+import os
+import re
 import subprocess
 import sys
+import threading
 import time
 
 import boto3
 from botocore.config import Config
 
 
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
+def start_moto() -> tuple[subprocess.Popen, int]:
+    """moto_server from this interpreter's venv on a port it binds itself (port 0), read from its
+    "Running on http://127.0.0.1:PORT" line: no chosen-then-released port for another process to
+    take (as test-support's Moto::start)."""
+    program = os.path.join(os.path.dirname(sys.executable), "moto_server")
+    server = subprocess.Popen([program, "-H", "127.0.0.1", "-p", "0"], stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
+    port = None
+    for line in server.stderr:
+        found = re.search(r"Running on http://127\.0\.0\.1:(\d+)", line)
+        if found:
+            port = int(found.group(1))
+            break
+    if port is None:
+        server.kill()
+        raise SystemExit(f"{program} did not say which port it bound")
+    # The rest of stderr (a line per request) is drained, so moto never blocks on a full pipe.
+    threading.Thread(target=lambda: server.stderr.read(), daemon=True).start()
+    return server, port
 
 
 def main() -> None:
     puts = int(sys.argv[1]) if len(sys.argv) > 1 else 310
     threads = int(sys.argv[2]) if len(sys.argv) > 2 else 80
-    port = free_port()
-    server = subprocess.Popen([sys.executable.replace("python", "moto_server"), "-p", str(port)], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    server, port = start_moto()
     try:
-        deadline = time.time() + 30
-        while True:
-            try:
-                socket.create_connection(("127.0.0.1", port), timeout=1).close()
-                break
-            except OSError:
-                if time.time() > deadline:
-                    raise SystemExit("moto_server did not start")
-                time.sleep(0.1)
         body = b"x" * 9500
         for calculation in ("when_supported", "when_required"):
             config = Config(request_checksum_calculation=calculation, max_pool_connections=threads + 10)

@@ -58,7 +58,7 @@ async fn cost_etl_binary_turns_the_sample_sqs_event_into_s3_objects() {
     let moto = Moto::start();
     let aws = moto.sdk_config();
     const TOKEN: &str = "e2e-meta-token-do-not-log";
-    let dlq_url = support::cost_etl_aws(&moto, "e2e", TOKEN).await;
+    let dlq_url = support::cost_etl_aws(&moto, &[support::meta_secret("e2e", TOKEN)]).await;
     let meta = MetaPeer::new(TOKEN);
     let (from, to) = (chrono::NaiveDate::from_ymd_opt(2026, 11, 1).unwrap(), chrono::NaiveDate::from_ymd_opt(2026, 11, 30).unwrap());
     meta.add_account("1234", "KRW", synthetic_rows(3, from, to));

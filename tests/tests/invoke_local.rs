@@ -10,6 +10,8 @@ use std::process::Output;
 use test_support::tools::workspace_root;
 use test_support::Moto;
 
+mod support;
+
 const NETWORK_FAULT: &str = "org.apache.kafka.connect.errors.ConnectException: Bulk request failed
 Caused by: java.net.SocketTimeoutException: Read timed out
 \tat java.base/java.net.SocketInputStream.socketRead0(Native Method)
@@ -35,14 +37,10 @@ fn answer(out: &Output) -> serde_json::Value {
     serde_json::from_str(&stdout[..end + 2]).unwrap()
 }
 
-async fn table(moto: &Moto, name: &str, key: &str) {
-    moto.create_table(name, key).await;
-}
-
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn serverless_invoke_local_runs_connect_health_against_the_connect_peer() {
     let moto = Moto::start();
-    table(&moto, "restart-state", "connector_task").await;
+    moto.create_table("restart-state", "connector_task").await;
     let connect = KafkaConnect::new("3.7.0");
     connect.add_connector("orders-es-sink", "sink", RUNNING, 2, RUNNING);
     connect.set_task("orders-es-sink", 0, FAILED, Some(NETWORK_FAULT));
@@ -64,15 +62,10 @@ async fn serverless_invoke_local_runs_connect_health_against_the_connect_peer() 
 async fn serverless_invoke_local_runs_cost_etl_on_the_all_platforms_sample_against_the_three_peers() {
     let moto = Moto::start();
     let aws = moto.sdk_config();
-    common::aws::s3_client(&aws).create_bucket().bucket("costs").send().await.unwrap();
-    table(&moto, "idempotency", "id").await;
-    let dlq = aws_sdk_sqs::Client::new(&aws).create_queue().queue_name("jobs-dlq").send().await.unwrap().queue_url.unwrap();
     let platforms = AdPlatforms::start().await;
     // SECRETS_PREFIX comes from serverless.yml (stage test), not from --env.
-    let secrets = aws_sdk_secretsmanager::Client::new(&aws);
-    for (platform, value) in platforms.secrets() {
-        secrets.create_secret().name(format!("pipeline/test/ad-platforms/{platform}")).secret_string(value.to_string()).send().await.unwrap();
-    }
+    let secrets: Vec<(String, String)> = platforms.secrets().iter().map(|(platform, value)| (format!("pipeline/test/ad-platforms/{platform}"), value.to_string())).collect();
+    let dlq = support::cost_etl_aws(&moto, &secrets).await;
     let (from, to) = (chrono::NaiveDate::from_ymd_opt(2026, 11, 1).unwrap(), chrono::NaiveDate::from_ymd_opt(2026, 11, 30).unwrap());
     platforms.meta.add_account("1234", "KRW", synthetic_rows(3, from, to));
     platforms.google.add_customer("1234567890", "JPY", peers::google_ads::synthetic_rows(2, from, to));

@@ -30,7 +30,7 @@ fn event(bodies: &[&str]) -> String {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn every_log_line_carries_its_request_id_and_a_hostile_error_message_forges_nothing() {
     let moto = Moto::start();
-    let dlq_url = support::cost_etl_aws(&moto, "logs", TOKEN).await;
+    let dlq_url = support::cost_etl_aws(&moto, &[support::meta_secret("logs", TOKEN)]).await;
     let meta = MetaPeer::new(TOKEN);
     let day = chrono::NaiveDate::from_ymd_opt(2026, 11, 20).unwrap();
     meta.add_account("1", "EUR", synthetic_rows(2, day, day));

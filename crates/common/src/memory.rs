@@ -49,11 +49,6 @@ impl MemoryBudget {
         MemoryBudget { total: mb.saturating_mul(MIB) }
     }
 
-    /// The whole budget, bytes.
-    pub fn total_bytes(self) -> u64 {
-        self.total
-    }
-
     /// The whole budget, MB (as Lambda counts it).
     pub fn total_mb(self) -> u64 {
         self.total / MIB
@@ -94,7 +89,9 @@ mod tests {
     #[test]
     fn read_from_the_lambda_variable() {
         assert_eq!(MemoryBudget::from_env(&Env::from_pairs([])).unwrap().total_mb(), 128);
-        assert_eq!(MemoryBudget::from_env(&Env::from_pairs([(MEMORY_SIZE_VAR, "1769")])).unwrap().total_mb(), 1769);
+        for edge in [128, 1769, 10_240] {
+            assert_eq!(MemoryBudget::from_env(&Env::from_pairs([(MEMORY_SIZE_VAR, edge.to_string().as_str())])).unwrap().total_mb(), edge);
+        }
         for bad in ["64", "10241", "lots"] {
             let err = MemoryBudget::from_env(&Env::from_pairs([(MEMORY_SIZE_VAR, bad)])).unwrap_err();
             assert!(err.to_string().contains(MEMORY_SIZE_VAR), "{err}");

@@ -27,9 +27,11 @@ impl Moto {
         cmd.args(["-H", "127.0.0.1", "-p", "0"]).stdin(Stdio::null()).stdout(Stdio::null()).stderr(Stdio::piped());
         kill_with_parent(&mut cmd);
         let mut child = cmd.spawn().unwrap_or_else(|e| panic!("cannot start {}: {e}", program.display()));
-        let port = announced_port(child.stderr.take().expect("stderr is piped"), Duration::from_secs(30));
-        let mut moto = Moto { child, port: port.unwrap_or(0) };
-        if let Err(e) = port.ok_or_else(|| "it did not say which port it bound within 30 s".to_string()).and_then(|_| moto.wait_ready(Duration::from_secs(30))) {
+        let stderr = child.stderr.take().expect("stderr is piped");
+        // Held before any panic below, so dropping it kills the child.
+        let mut moto = Moto { child, port: 0 };
+        moto.port = announced_port(stderr, Duration::from_secs(30)).unwrap_or_else(|| panic!("moto_server did not start: it did not say which port it bound within 30 s"));
+        if let Err(e) = moto.wait_ready(Duration::from_secs(30)) {
             panic!("moto_server did not start: {e}");
         }
         moto
@@ -124,19 +126,23 @@ fn announced_port(stderr: std::process::ChildStderr, limit: Duration) -> Option<
     use std::io::BufRead;
     let (tx, rx) = std::sync::mpsc::channel();
     std::thread::spawn(move || {
-        let mut tx = Some(tx);
-        for line in std::io::BufReader::new(stderr).lines() {
-            let Ok(line) = line else { break };
-            if let Some(port) = tx.as_ref().and(port_in(&line)) {
-                let _ = tx.take().map(|tx| tx.send(port));
+        let mut reader = std::io::BufReader::new(stderr);
+        let mut line = String::new();
+        while reader.read_line(&mut line).is_ok_and(|n| n > 0) {
+            if let Some(port) = port_in(&line) {
+                let _ = tx.send(port);
+                break;
             }
+            line.clear();
         }
+        // The rest, one line per request, is dropped as it comes.
+        let _ = std::io::copy(&mut reader, &mut std::io::sink());
     });
     rx.recv_timeout(limit).ok()
 }
 
 fn port_in(line: &str) -> Option<u16> {
-    let rest = &line[line.find("Running on http://127.0.0.1:")? + "Running on http://127.0.0.1:".len()..];
+    let (_, rest) = line.split_once("Running on http://127.0.0.1:")?;
     rest.split(|c: char| !c.is_ascii_digit()).next()?.parse().ok().filter(|&port| port > 0)
 }
 
