@@ -96,6 +96,9 @@ struct Inner {
     faults: HashMap<String, Fault>,
     page_delay: Duration,
     calls: Vec<Call>,
+    /// Requests being answered now, and the most there were at once.
+    in_flight: usize,
+    most_in_flight: usize,
 }
 
 /// The peer's state, shared between the server and the test that seeds and inspects it.
@@ -105,7 +108,7 @@ pub struct TiktokPeer(Arc<Mutex<Inner>>);
 impl TiktokPeer {
     /// A peer that accepts `access_token` and knows no advertisers yet.
     pub fn new(access_token: &str) -> TiktokPeer {
-        TiktokPeer(Arc::new(Mutex::new(Inner { access_token: access_token.to_string(), advertisers: HashMap::new(), faults: HashMap::new(), page_delay: Duration::ZERO, calls: Vec::new() })))
+        TiktokPeer(Arc::new(Mutex::new(Inner { access_token: access_token.to_string(), advertisers: HashMap::new(), faults: HashMap::new(), page_delay: Duration::ZERO, calls: Vec::new(), in_flight: 0, most_in_flight: 0 })))
     }
 
     fn lock(&self) -> MutexGuard<'_, Inner> {
@@ -128,6 +131,11 @@ impl TiktokPeer {
     /// Wait this long before answering each request (a slow platform).
     pub fn set_page_delay(&self, delay: Duration) {
         self.lock().page_delay = delay;
+    }
+
+    /// The most requests (of any endpoint) the peer was answering at once so far.
+    pub fn most_in_flight(&self) -> usize {
+        self.lock().most_in_flight
     }
 
     pub fn set_access_token(&self, token: &str) {
@@ -218,13 +226,20 @@ async fn advertiser_info(AxumState(peer): AxumState<TiktokPeer>, Query(query): Q
 type Handler = fn(&TiktokPeer, &str, &HashMap<String, String>) -> Answer;
 
 async fn serve_call(peer: &TiktokPeer, endpoint: Endpoint, advertiser: String, query: &HashMap<String, String>, headers: &HeaderMap, handler: Handler) -> Response {
-    let delay = peer.lock().page_delay;
+    let delay = {
+        let mut state = peer.lock();
+        state.in_flight += 1;
+        state.most_in_flight = state.most_in_flight.max(state.in_flight);
+        state.page_delay
+    };
     if !delay.is_zero() {
         tokio::time::sleep(delay).await;
     }
     let Answer { response, code } = checked(peer, &advertiser, headers).unwrap_or_else(|| handler(peer, &advertiser, query));
     let http_status = response.status().as_u16();
-    peer.lock().calls.push(Call {
+    let mut state = peer.lock();
+    state.in_flight -= 1;
+    state.calls.push(Call {
         endpoint,
         advertiser,
         start_date: query.get("start_date").cloned(),

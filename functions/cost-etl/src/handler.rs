@@ -138,7 +138,6 @@ pub struct JobHandler {
     pub(crate) sink: S3Sink,
     pub(crate) dead_letters: DeadLetters,
     pub(crate) runs: RunRecorder,
-    pub(crate) slots: crate::slots::PlatformSlots,
 }
 
 /// The run a record belongs to (its `run_id` attribute), if any; a malformed one is ignored.
@@ -231,8 +230,6 @@ impl RecordProcessor for JobHandler {
         let receive_count = record.attributes.get("ApproximateReceiveCount").and_then(|n| n.parse::<u32>().ok());
         let last_delivery = is_last_delivery(receive_count, self.config.requeue.max_receive_count);
         let hold_until = hold_until(&ctx);
-        // A platform whose limits are per app gets only so many jobs at once (`slots.rs`).
-        let _slot = self.slots.acquire(job.platform).await;
         match self.ledger.claim(&key, hold_until).await {
             Ok(Claim::Claimed) => {}
             Ok(Claim::AlreadyCompleted { .. }) => {

@@ -65,7 +65,6 @@ impl App {
             sink: S3Sink::new(clients.s3.clone(), config.output_bucket.clone()),
             dead_letters: DeadLetters::new(clients.sqs.clone(), config.dlq_url.clone()),
             runs: crate::runs::RunRecorder::new(clients.dynamodb.clone(), config.idempotency_table.clone()),
-            slots: crate::slots::PlatformSlots::new(),
         };
         App { config, handler, sqs: clients.sqs }
     }

@@ -1,5 +1,4 @@
-//! How many jobs of one platform run at once in one invocation, from the platforms' documented
-//! rate limits.
+//! Which jobs of a batch run one after another, from the platforms' documented rate limits.
 //!
 //! Jobs of the same account never run at once (the batch loop chains them by
 //! [`serial_key`]): every platform limits requests per account, and two copies of one job must
@@ -9,51 +8,15 @@
 //! - **Google Ads**: requests per second are limited per customer id and per developer token, and
 //!   the developer token's daily operations count requests, not concurrency; different customers
 //!   run side by side up to `BATCH_CONCURRENCY`.
-//! - **TikTok**: the Business API allows 10 requests per second per app for reporting, shared by
-//!   every advertiser and every function instance. A job's requests follow one another (one page
-//!   after the other, ~5 per second at 200 ms each), so two jobs at once per invocation, times
-//!   the event source's `maximumConcurrency` (5 in prod), stays near that ceiling, and a rate-limit
-//!   answer is retried with its reset hint.
+//! - **TikTok**: its limit is per app, so the adapter itself fetches at most
+//!   [`crate::platforms::tiktok::JOBS_AT_ONCE`] jobs at once.
 
-use cost_job::{JobMessage, Platform};
-use std::collections::BTreeMap;
-use std::sync::Arc;
-use tokio::sync::Semaphore;
-
-/// The most jobs of `platform` one invocation runs at once; `None`: no limit beyond
-/// `BATCH_CONCURRENCY`.
-pub fn platform_limit(platform: Platform) -> Option<usize> {
-    match platform {
-        Platform::Meta | Platform::GoogleAds => None,
-        Platform::Tiktok => Some(2),
-    }
-}
+use cost_job::JobMessage;
 
 /// The batch loop's serial key of a job: its platform and account, so jobs of one account run
 /// one after another.
 pub fn serial_key(message: &JobMessage) -> String {
     format!("{}/{}", message.job.platform, message.job.account_id)
-}
-
-/// One semaphore per limited platform.
-#[derive(Debug, Clone, Default)]
-pub struct PlatformSlots {
-    slots: BTreeMap<Platform, Arc<Semaphore>>,
-}
-
-impl PlatformSlots {
-    pub fn new() -> PlatformSlots {
-        let slots = Platform::ALL.into_iter().filter_map(|p| platform_limit(p).map(|n| (p, Arc::new(Semaphore::new(n))))).collect();
-        PlatformSlots { slots }
-    }
-
-    /// Wait for a slot of `platform` (at once for an unlimited one); the slot is free again when
-    /// the returned guard drops.
-    pub async fn acquire(&self, platform: Platform) -> Option<tokio::sync::OwnedSemaphorePermit> {
-        let semaphore = self.slots.get(&platform)?.clone();
-        // The semaphore is never closed, so acquiring cannot fail.
-        semaphore.acquire_owned().await.ok()
-    }
 }
 
 #[cfg(test)]
@@ -73,17 +36,5 @@ mod tests {
         assert_ne!(key("tiktok", "1", "2026-11-01"), key("google_ads", "1", "2026-11-01"));
         // A Google Ads customer id spelled with or without dashes is one account.
         assert_eq!(key("google_ads", "123-456-7890", "2026-11-01"), key("google_ads", "1234567890", "2026-11-01"));
-    }
-
-    #[tokio::test]
-    async fn limited_platforms_hand_out_their_slots_and_no_more() {
-        let slots = PlatformSlots::new();
-        assert!(slots.acquire(Platform::Meta).await.is_none(), "Meta is not limited");
-        let first = slots.acquire(Platform::Tiktok).await.expect("a TikTok slot");
-        let second = slots.acquire(Platform::Tiktok).await.expect("a second TikTok slot");
-        let third = slots.slots[&Platform::Tiktok].clone().try_acquire_owned();
-        assert!(third.is_err(), "a third TikTok job waits");
-        drop((first, second));
-        assert!(slots.slots[&Platform::Tiktok].clone().try_acquire_owned().is_ok());
     }
 }

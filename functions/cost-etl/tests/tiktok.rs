@@ -175,3 +175,22 @@ async fn tiktok_slow_pages_run_into_the_platform_timeout_and_are_retried() {
     assert!(f.reason.contains("tiktok: no complete answer within"), "{}", f.reason);
     assert!(w.objects().await.is_empty());
 }
+
+#[tokio::test]
+async fn tiktok_jobs_of_different_advertisers_are_fetched_at_most_two_at_once() {
+    let w = World::start().await;
+    // Slow answers, so jobs that could overlap do.
+    w.tiktok.set_page_delay(Duration::from_millis(50));
+    let records: Vec<_> = (0..6)
+        .map(|i| {
+            let advertiser = format!("710{i}");
+            w.tiktok.add_advertiser(&advertiser, "KRW", synthetic_rows(2, d("2026-11-20"), d("2026-11-21")));
+            record(&format!("m{i}"), &job(&advertiser, "2026-11-20", "2026-11-21"))
+        })
+        .collect();
+    let report = w.app().process(&records, far()).await;
+    assert!(failed_ids(&report).is_empty(), "{:?}", report.records);
+    // Six jobs on six advertisers under the default BATCH_CONCURRENCY (10): the adapter's limit,
+    // and not less, is what the peer saw at once.
+    assert_eq!(w.tiktok.most_in_flight(), cost_etl::platforms::tiktok::JOBS_AT_ONCE);
+}

@@ -30,7 +30,7 @@ mod wire;
 #[cfg(test)]
 mod tests;
 
-pub use client::{advertiser_info_url, report_url, TiktokAdapter, ADVERTISER_FIELDS, ADVERTISER_INFO_PATH, DIMENSIONS, MAX_DAYS_PER_REQUEST, MAX_PAGES, MAX_PAGE_BYTES, METRICS, PAGE_SIZE, REPORT_PATH};
+pub use client::{advertiser_info_url, report_url, TiktokAdapter, ADVERTISER_FIELDS, ADVERTISER_INFO_PATH, DIMENSIONS, JOBS_AT_ONCE, MAX_DAYS_PER_REQUEST, MAX_PAGES, MAX_PAGE_BYTES, METRICS, PAGE_SIZE, REPORT_PATH};
 pub use errors::{classify_code, classify_http};
 pub use normalize::{normalize_page, normalize_row, parse_report, parse_stat_time_day};
 pub use wire::{parse_advertiser_currency, PageInfo, RawDimensions, RawMetrics, RawRow};
