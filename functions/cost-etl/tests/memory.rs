@@ -12,7 +12,6 @@
 mod support;
 
 use peers::{google_ads, meta};
-use serde_json::Value;
 use support::{d, job, World, BUCKET};
 use test_support::LambdaFunction;
 
@@ -20,17 +19,9 @@ const MEMORY_MB: u64 = 128;
 
 /// An SQS event of `(message id, body)` records, as Lambda delivers it.
 fn event(records: &[(&str, &str)]) -> String {
-    let records: Vec<Value> = records
-        .iter()
-        .map(|(id, body)| {
-            serde_json::json!({
-                "messageId": id, "receiptHandle": format!("rh-{id}"), "body": body,
-                "attributes": {"ApproximateReceiveCount": "1"}, "messageAttributes": {},
-                "eventSource": "aws:sqs", "eventSourceARN": support::JOBS_ARN, "awsRegion": "us-east-1"
-            })
-        })
-        .collect();
-    serde_json::json!({ "Records": records }).to_string()
+    let mut event = aws_lambda_events::sqs::SqsEvent::default();
+    event.records = records.iter().map(|(id, body)| support::record(id, body)).collect();
+    serde_json::to_string(&event).unwrap()
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

@@ -194,3 +194,16 @@ async fn tiktok_jobs_of_different_advertisers_are_fetched_at_most_two_at_once() 
     // and not less, is what the peer saw at once.
     assert_eq!(w.tiktok.most_in_flight(), cost_etl::platforms::tiktok::JOBS_AT_ONCE);
 }
+
+#[tokio::test]
+async fn tiktok_a_job_past_its_share_of_memory_is_dead_lettered_as_too_large() {
+    // 128 MB shared by 100 jobs: each job gets the 1 MiB floor, and 6,000 rows (6 report pages
+    // of ~190 KB) are more than that.
+    let w = World::builder().env("AWS_LAMBDA_FUNCTION_MEMORY_SIZE", "128").env("BATCH_CONCURRENCY", "100").start().await;
+    w.tiktok.add_advertiser("7201", "KRW", synthetic_rows(200, d("2026-10-22"), d("2026-11-20")));
+    let report = w.app().process(&[record("m1", &job("7201", "2026-10-22", "2026-11-20"))], far()).await;
+    assert!(failed_ids(&report).is_empty(), "dead-lettered, not retried: {:?}", report.records);
+    let dead = dead_letters(&w).await;
+    assert_eq!(dead.iter().map(|(id, code, ..)| (id.as_str(), code.as_str())).collect::<Vec<_>>(), [("m1", "platform.job_too_large")]);
+    assert!(w.objects().await.is_empty(), "nothing written for a job that did not fit");
+}
