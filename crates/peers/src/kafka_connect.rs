@@ -86,6 +86,8 @@ struct Inner {
     on_status_read: Vec<PendingChange>,
     calls: Vec<Call>,
     restarts: Vec<Restarted>,
+    /// Restarts wait until this many status reads were answered (`hold_restarts_until_status_reads`).
+    restart_gate: usize,
 }
 
 /// The peer's state, shared between the server and the test that seeds and inspects it.
@@ -154,6 +156,13 @@ impl KafkaConnect {
 
     pub fn remove_connector(&self, connector: &str) {
         self.lock().connectors.remove(connector);
+    }
+
+    /// Restart requests wait (at most 5 s) until `n` status reads (`GET` of a `.../status` or
+    /// `?expand=status`) have been answered: overlapping clients then all see the state from
+    /// before any restart, whatever order their requests interleave in.
+    pub fn hold_restarts_until_status_reads(&self, n: usize) {
+        self.lock().restart_gate = n;
     }
 
     /// The next `n` restart requests answer 409, as during a rebalance.
@@ -330,7 +339,23 @@ fn take_conflict(inner: &mut Inner) -> Option<Response> {
     Some(error(StatusCode::CONFLICT, "Cannot complete request because of a conflicting operation (e.g. worker rebalance)"))
 }
 
+/// Wait, polling (at most 5 s), until the status reads restarts were told to wait for are answered.
+async fn restart_gate(peer: &KafkaConnect) {
+    let deadline = tokio::time::Instant::now() + std::time::Duration::from_secs(5);
+    loop {
+        let (wanted, answered) = {
+            let inner = peer.lock();
+            (inner.restart_gate, inner.calls.iter().filter(|c| c.method == "GET" && c.uri.contains("status")).count())
+        };
+        if answered >= wanted || tokio::time::Instant::now() >= deadline {
+            return;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(5)).await;
+    }
+}
+
 async fn restart_connector(State(peer): State<KafkaConnect>, Path(name): Path<String>, Query(query): Query<HashMap<String, String>>) -> Response {
+    restart_gate(&peer).await;
     let modern = peer.version_at_least(3, 0);
     let flag = |key: &str| query.get(key).is_some_and(|v| v.eq_ignore_ascii_case("true"));
     let (include_tasks, only_failed) = (flag("includeTasks"), flag("onlyFailed"));
@@ -376,6 +401,7 @@ async fn restart_connector(State(peer): State<KafkaConnect>, Path(name): Path<St
 }
 
 async fn restart_task(State(peer): State<KafkaConnect>, Path((name, task)): Path<(String, String)>) -> Response {
+    restart_gate(&peer).await;
     let Ok(id) = task.parse::<u32>() else { return error(StatusCode::NOT_FOUND, "HTTP 404 Not Found") };
     let mut inner = peer.lock();
     let Some(c) = inner.connectors.get(&name) else { return error(StatusCode::NOT_FOUND, &format!("Unknown connector: {name}")) };

@@ -107,6 +107,9 @@ async fn overlapping_invocations_restart_a_task_once() {
     let mut c = first.config().clone();
     c.restart_state_table = Some(TABLE.into());
     let second = app(&moto, c);
+    // Both read the FAILED task before either restart lands (a restart heals it at the peer, and
+    // an invocation that read it healed would rightly have nothing to do).
+    peer.hold_restarts_until_status_reads(2);
     let (a, b) = tokio::join!(run(&first), run(&second));
     assert_eq!(peer.restarts(), [Restarted::Task("es-sink".into(), 1)], "exactly one restart");
     let mut outcomes = vec![actions(&a, "main", "es-sink")[0].1.clone(), actions(&b, "main", "es-sink")[0].1.clone()];
